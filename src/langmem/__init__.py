@@ -6,8 +6,9 @@ missing optional dependency only matters to the feature that needs it.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from langmem._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -37,34 +38,27 @@ _EXPORTS = {
     "Prompt": "langmem.prompts.types",
     "ReflectionExecutor": "langmem.reflection",
 }
-_SUBMODULES = {
-    "errors",
-    "knowledge",
-    "prompts",
-    "reflection",
-    "short_term",
-    "store",
-    "testing",
-    "utils",
-}
+_EXPORTS.update(
+    {
+        name: f"langmem.{name}"
+        for name in (
+            "errors",
+            "knowledge",
+            "prompts",
+            "reflection",
+            "short_term",
+            "store",
+            "testing",
+            "utils",
+        )
+    }
+)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"langmem.{name}")
-    else:
-        raise AttributeError(f"module 'langmem' has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS) | _SUBMODULES)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    # ruff: noqa: F401
     from langmem.knowledge import (
         create_memory_manager,
         create_memory_searcher,
