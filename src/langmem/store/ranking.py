@@ -39,6 +39,7 @@ class Candidate:
     vector_sim: float | None = None  # cosine similarity, if the vector search found it
     vector_rank: int | None = None  # 0-based rank in the vector results
     keyword_rank: int | None = None  # 0-based rank in the BM25 results
+    keyword_score: float | None = None  # FTS5 bm25() value (lower is better)
     importance: float | None = None
     created_at: datetime | None = None
     accessed_at: datetime | None = None
