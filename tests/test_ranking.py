@@ -1,0 +1,101 @@
+"""Pure hybrid ranking and FTS5 query building (no database)."""
+
+import sqlite3
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from langmem.store.ranking import Candidate, RankingWeights, fts_query, rank
+
+pytestmark = pytest.mark.core
+
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def order(cands, weights=RankingWeights()):
+    return [c.rowid for c, _ in rank(cands, weights, NOW)]
+
+
+def test_score_fusion_adds_normalised_bm25_to_cosine():
+    w = RankingWeights(importance=0.0, recency=0.0)
+    both = Candidate(1, vector_sim=0.5, vector_rank=1, keyword_rank=0, keyword_score=-4.0)
+    vec_only = Candidate(2, vector_sim=0.6, vector_rank=0)
+    kw_only = Candidate(3, keyword_rank=1, keyword_score=-3.0)
+    scored = dict((c.rowid, s) for c, s in rank([vec_only, kw_only, both], w, NOW))
+    assert scored[1] == pytest.approx(0.5 + w.keyword * 1.0)
+    assert scored[2] == pytest.approx(0.6)
+    assert scored[3] == pytest.approx(0.5 + w.keyword * 0.75)  # floor cosine, 3/4 of best bm25
+    assert order([vec_only, kw_only, both], w) == [1, 3, 2]
+    assert order([vec_only, kw_only, both], replace(w, keyword=0.0)) == [2, 1, 3]
+
+
+def test_rrf_fusion_rewards_agreement_of_both_retrievers():
+    w = RankingWeights(fusion="rrf", keyword=1.0, importance=0.0, recency=0.0)
+    both = Candidate(1, vector_sim=0.5, vector_rank=2, keyword_rank=1)
+    vec_only = Candidate(2, vector_sim=0.9, vector_rank=0)
+    kw_only = Candidate(3, keyword_rank=0, keyword_score=-5.0)
+    scored = rank([vec_only, kw_only, both], w, NOW)
+    assert [c.rowid for c, _ in scored] == [1, 2, 3]
+    assert scored[0][1] == pytest.approx(1 / 63 + 1 / 62)
+
+
+def test_importance_breaks_near_ties_and_its_weight_is_configurable():
+    plain = Candidate(1, vector_sim=0.80, vector_rank=0)
+    important = Candidate(2, vector_sim=0.78, vector_rank=1, importance=1.0)
+    assert order([plain, important]) == [2, 1]
+    assert order([plain, important], RankingWeights(importance=0.0)) == [1, 2]
+    # Importance cannot lift an item over a much better match at the default weight.
+    assert order([plain, replace(important, vector_sim=0.5)]) == [1, 2]
+
+
+def test_recent_and_often_used_memories_rank_higher():
+    old = Candidate(1, vector_sim=0.80, created_at=NOW - timedelta(days=365))
+    fresh = Candidate(2, vector_sim=0.79, created_at=NOW - timedelta(hours=1))
+    assert order([old, fresh]) == [2, 1]
+    assert order([old, fresh], RankingWeights(recency=0.0)) == [1, 2]
+    # Access refreshes an old memory; access count strengthens it.
+    touched = replace(old, accessed_at=NOW, access_count=5)
+    assert order([touched, fresh]) == [1, 2]
+    # A longer half-life makes age matter less.
+    assert order([old, fresh], RankingWeights(half_life_days=10_000)) == [1, 2]
+
+
+def test_pure_vector_weights_ignore_keywords():
+    pure = RankingWeights(keyword=0.0, importance=0.0, recency=0.0)
+    a = Candidate(1, vector_sim=0.7, keyword_score=-3.0)
+    b = Candidate(2, vector_sim=0.75)
+    assert order([a, b], pure) == [2, 1]
+    assert order([a, b]) == [1, 2]
+
+
+def test_ties_are_deterministic_by_rowid_and_bad_weights_rejected():
+    assert order([Candidate(5), Candidate(3), Candidate(4)]) == [3, 4, 5]
+    with pytest.raises(ValueError, match="fusion"):
+        RankingWeights(fusion="max")
+    with pytest.raises(ValueError, match="positive"):
+        RankingWeights(half_life_days=0)
+
+
+def test_fts_query_keeps_content_words_quoted_and_ored():
+    assert fts_query("When did Caroline go to the LGBTQ support group?") == (
+        '"caroline" OR "go" OR "lgbtq" OR "support" OR "group"'
+    )
+    assert fts_query("what is it?") is None
+    assert fts_query("") is None
+    assert fts_query("tea tea TEA") == '"tea"'
+
+
+def test_fts_query_is_safe_fts5_syntax():
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(body)")
+    db.executemany(
+        "INSERT INTO t(body) VALUES (?)",
+        [("alice likes NEAR tea",), ("bob hates coffee",), ("say AND or NOT",)],
+    )
+    for text in ['tea" OR body:*', "NEAR(alice bob)", "AND OR NEAR", "coffee*", "café ünïcode"]:
+        q = fts_query(text)
+        assert q is not None
+        db.execute("SELECT rowid FROM t WHERE t MATCH ?", (q,)).fetchall()  # no syntax error
+    hits = db.execute("SELECT rowid FROM t WHERE t MATCH ?", (fts_query("NEAR coffee"),)).fetchall()
+    assert sorted(r[0] for r in hits) == [1, 2]
