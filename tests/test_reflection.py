@@ -18,6 +18,7 @@ from langgraph.func import entrypoint
 from langgraph.store.memory import InMemoryStore
 
 import langmem
+from _helpers import NEEDS_ASYNC_CONTEXT
 from langmem.errors import ConfigurationError
 from langmem.reflection import (
     LocalReflectionExecutor,
@@ -354,12 +355,7 @@ def test_graph_store_and_config_are_captured_at_submit(model, store):
     assert result["config"]["configurable"]["user_id"] == "u7"
 
 
-NEEDS_311 = pytest.mark.skipif(
-    sys.version_info < (3, 11), reason="async code sees LangGraph's ambient config on 3.11+"
-)
-
-
-@pytest.mark.parametrize("explicit", [True, pytest.param(False, marks=NEEDS_311)])
+@pytest.mark.parametrize("explicit", [True, pytest.param(False, marks=NEEDS_ASYNC_CONTEXT)])
 async def test_submit_inside_an_async_graph(model, store, explicit):
     ex = ReflectionExecutor(NoteTaker(model))
 
@@ -469,7 +465,7 @@ def test_search_in_the_reflectors_namespace(executor, store):
     ]
 
 
-@NEEDS_311
+@NEEDS_ASYNC_CONTEXT
 async def test_search_resolves_the_template_from_the_running_graph(executor, store):
     executor.submit({"text": "likes tea"}, CFG).result(timeout=5)
 

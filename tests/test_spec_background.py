@@ -7,12 +7,11 @@ asserted.
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 from langgraph.func import entrypoint
 from langgraph.store.memory import InMemoryStore
 
+from _helpers import NEEDS_ASYNC_CONTEXT
 from langmem import ReflectionExecutor, create_memory_store_manager
 from langmem.reflection import RemoteReflectionExecutor
 from langmem.testing import HashEmbeddings, ScriptedChatModel, ai
@@ -29,9 +28,7 @@ def memory_contents(store: InMemoryStore) -> list[str]:
     return sorted(item.value["content"]["content"] for item in store.search(("memories",)))
 
 
-@pytest.mark.skipif(
-    sys.version_info < (3, 11), reason="async graphs expose their store to callees on 3.11+"
-)
+@NEEDS_ASYNC_CONTEXT
 async def test_background_quickstart():
     store = InMemoryStore(  # (4)
         index={

@@ -1,91 +1,26 @@
 """Spec guides for the store manager, run as written apart from the model.
 
-background_quickstart.md (without ReflectionExecutor) and the "With storage"
-parts of manage_user_profile.md, extract_semantic_memories.md and
-extract_episodic_memories.md. Model strings are ScriptedChatModels playing
-the model's part (they compute the ids shown to the model with
-``stable_id``); "openai:text-embedding-3-small" is HashEmbeddings(1536).
+The "With storage" parts of manage_user_profile.md, extract_semantic_memories.md
+and extract_episodic_memories.md (background_quickstart.md is run in
+test_spec_background.py). Model strings are ScriptedChatModels playing the
+model's part (they compute the ids shown to the model with ``stable_id``);
+"openai:text-embedding-3-small" is HashEmbeddings(1536).
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Optional
 
 import pytest
 from pydantic import BaseModel, Field
 
+from _helpers import ASYNC_IN_GRAPH, NEEDS_ASYNC_CONTEXT
 from langmem.knowledge.store_manager import stable_id
 from langmem.testing import HashEmbeddings, ScriptedChatModel, ai
 
 pytestmark = pytest.mark.core
 
-# LangGraph shares its config and store with async code through contextvars, which
-# asyncio propagates only on Python 3.11+ (see langgraph.config.get_store).
-ASYNC_IN_GRAPH = pytest.param(
-    True,
-    marks=pytest.mark.skipif(
-        sys.version_info < (3, 11), reason="LangGraph's async context needs Python 3.11+"
-    ),
-)
-
 INDEX = {"dims": 1536, "embed": HashEmbeddings(1536)}
-
-
-# --- background_quickstart.md -----------------------------------------------------------
-
-
-@pytest.mark.skipif(
-    sys.version_info < (3, 11), reason="LangGraph's async context needs Python 3.11+"
-)
-async def test_background_quickstart():
-    from langgraph.func import entrypoint
-    from langgraph.store.memory import InMemoryStore
-
-    from langmem import create_memory_store_manager
-
-    store = InMemoryStore(index=INDEX)
-    llm = ScriptedChatModel(
-        ["That's nice! Dogs make wonderful companions. Fido is a classic dog name."]
-    )
-    extractor = ScriptedChatModel(
-        [
-            ai(
-                ("Memory", {"content": "User likes dogs as pets"}),
-                ("Memory", {"content": "User has a dog named Fido"}),
-            )
-        ]
-    )
-
-    # Create memory manager Runnable to extract memories from conversations
-    memory_manager = create_memory_store_manager(
-        extractor,
-        # Store memories in the "memories" namespace (aka directory)
-        namespace=("memories",),  # (1)
-    )
-
-    @entrypoint(store=store)  # Create a LangGraph workflow
-    async def chat(message: str):
-        response = llm.invoke(message)
-
-        # memory_manager extracts memories from conversation history
-        # We'll provide it in OpenAI's message format
-        to_process = {"messages": [{"role": "user", "content": message}] + [response]}
-        await memory_manager.ainvoke(to_process)  # (2)
-        return response.content
-
-    # Run conversation as normal
-    response = await chat.ainvoke(
-        "I like dogs. My dog's name is Fido.",
-    )
-    assert response.startswith("That's nice!")
-    assert sorted(item.value["content"]["content"] for item in store.search(("memories",))) == [
-        "User has a dog named Fido",
-        "User likes dogs as pets",
-    ]
-    assert all(item.value["kind"] == "Memory" for item in store.search(("memories",)))
-    # the extractor saw the whole exchange, the AI reply included
-    assert "Fido is a classic dog name" in extractor.calls[0].text
 
 
 # --- manage_user_profile.md: with LangGraph's long-term memory store ---------------------
@@ -99,7 +34,10 @@ class UserProfile(BaseModel):
     timezone: Optional[str] = None  # noqa: UP045
 
 
-@pytest.mark.parametrize("use_async", [False, ASYNC_IN_GRAPH])
+# The guide drives even the sync entrypoint with `await chat.ainvoke`, and its body calls
+# get_config(): LangGraph hands that config to the worker thread only on Python 3.11+.
+@NEEDS_ASYNC_CONTEXT
+@pytest.mark.parametrize("use_async", [False, True])
 async def test_user_profile_with_storage(use_async):
     from langgraph.config import get_config
     from langgraph.func import entrypoint

@@ -21,6 +21,7 @@ from langchain_core.messages import ToolMessage
 from langgraph.store.memory import InMemoryStore
 from pydantic import BaseModel
 
+from _helpers import ASYNC_IN_GRAPH
 from langmem.errors import ConfigurationError
 from langmem.testing import HashEmbeddings, ScriptedChatModel, ai
 
@@ -28,15 +29,6 @@ pytestmark = [
     pytest.mark.core,
     pytest.mark.filterwarnings("ignore:create_react_agent has been moved"),
 ]
-
-# LangGraph shares its config and store with async code through contextvars, which
-# asyncio propagates only on Python 3.11+ (see langgraph.config.get_store).
-ASYNC_IN_GRAPH = pytest.param(
-    True,
-    marks=pytest.mark.skipif(
-        sys.version_info < (3, 11), reason="LangGraph's async context needs Python 3.11+"
-    ),
-)
 
 INDEX = {"dims": 1536, "embed": HashEmbeddings(1536)}
 

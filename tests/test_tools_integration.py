@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import uuid
 
 import pytest
@@ -13,6 +12,7 @@ from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import create_react_agent
 from langgraph.store.memory import InMemoryStore
 
+from _helpers import ASYNC_IN_GRAPH
 from langmem import create_manage_memory_tool, create_search_memory_tool
 from langmem.errors import ConfigurationError
 from langmem.testing import HashEmbeddings, ScriptedChatModel, ai
@@ -21,15 +21,6 @@ pytestmark = [
     pytest.mark.core,
     pytest.mark.filterwarnings("ignore:create_react_agent has been moved"),
 ]
-
-# LangGraph shares its config and store with async code through contextvars, which
-# asyncio propagates only on Python 3.11+ (see langgraph.config.get_store).
-ASYNC_IN_GRAPH = pytest.param(
-    True,
-    marks=pytest.mark.skipif(
-        sys.version_info < (3, 11), reason="LangGraph's async context needs Python 3.11+"
-    ),
-)
 
 NS = ("memories", "{user_id}")
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.utils import Input, Output
 from langgraph.store.base import BaseStore, Op, Result
 
 T = TypeVar("T")
@@ -29,6 +30,7 @@ __all__ = [
     "CallRunnable",
     "Effect",
     "Flow",
+    "FlowRunnable",
     "Gather",
     "StoreBatch",
     "adrive",
@@ -158,3 +160,18 @@ async def adrive(flow: Flow[T]) -> T:
                 effect = flow.send(result)
     except StopIteration as stop:
         return stop.value
+
+
+class FlowRunnable(Runnable[Input, Output]):
+    """A runnable whose ``invoke`` and ``ainvoke`` drive one ``_flow``."""
+
+    def _flow(self, input: Input, config: RunnableConfig | None) -> Flow[Output]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def invoke(self, input: Input, config: RunnableConfig | None = None, **kwargs: Any) -> Output:
+        return drive(self._flow(input, config))
+
+    async def ainvoke(
+        self, input: Input, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Output:
+        return await adrive(self._flow(input, config))

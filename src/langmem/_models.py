@@ -9,7 +9,7 @@ from langchain_core.language_models import BaseChatModel
 
 from langmem.errors import ConfigurationError
 
-__all__ = ["resolve_chat_model"]
+__all__ = ["check_provider_setup", "resolve_chat_model"]
 
 # provider -> (package to import, pip name, env vars of which one must be set)
 _PROVIDERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -45,6 +45,22 @@ def _provider_of(spec: str) -> tuple[str | None, str]:
     return None, spec
 
 
+def check_provider_setup(provider: str | None, needs: str) -> None:
+    """Raise :class:`ConfigurationError` if a known ``provider``'s package or API key is missing.
+
+    ``needs`` begins the message, e.g. ``"Model 'openai:gpt-4o' needs"``.
+    """
+    if provider not in _PROVIDERS:
+        return
+    module, pip_name, env_vars = _PROVIDERS[provider]
+    if importlib.util.find_spec(module) is None:
+        raise ConfigurationError(f"{needs} the package {pip_name!r}: pip install {pip_name}")
+    if env_vars and not any(os.environ.get(v) for v in env_vars):
+        raise ConfigurationError(
+            f"{needs} an API key: set the environment variable " + " or ".join(env_vars)
+        )
+
+
 def resolve_chat_model(model: str | BaseChatModel) -> BaseChatModel:
     """Return ``model`` as a chat model, checking set-up before any work starts.
 
@@ -59,18 +75,7 @@ def resolve_chat_model(model: str | BaseChatModel) -> BaseChatModel:
         raise TypeError(
             f"model must be a 'provider:model' string or a BaseChatModel, got {model!r}"
         )
-    provider, _ = _provider_of(model)
-    if provider in _PROVIDERS:
-        module, pip_name, env_vars = _PROVIDERS[provider]
-        if importlib.util.find_spec(module) is None:
-            raise ConfigurationError(
-                f"Model {model!r} needs the package {pip_name!r}: pip install {pip_name}"
-            )
-        if env_vars and not any(os.environ.get(v) for v in env_vars):
-            raise ConfigurationError(
-                f"Model {model!r} needs an API key: set the environment variable "
-                + " or ".join(env_vars)
-            )
+    check_provider_setup(_provider_of(model)[0], f"Model {model!r} needs")
     try:
         from langchain.chat_models import init_chat_model
     except ImportError as exc:  # pragma: no cover - langchain is a dependency

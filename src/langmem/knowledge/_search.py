@@ -13,11 +13,11 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage, convert_to_messages
-from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
+from langchain_core.runnables import RunnableConfig, ensure_config
 from langgraph.store.base import BaseStore, SearchItem
 from pydantic import ValidationError
 
-from langmem._effects import CallModel, Flow, StoreBatch, adrive, drive
+from langmem._effects import CallModel, Flow, FlowRunnable, StoreBatch
 from langmem._models import resolve_chat_model
 from langmem.knowledge._values import context_store, search_op
 from langmem.knowledge.tools import create_search_memory_tool
@@ -136,7 +136,7 @@ _SEARCHER_PROMPT = (
 )
 
 
-class MemorySearcher(Runnable[dict, list[SearchItem]]):
+class MemorySearcher(FlowRunnable[dict, list[SearchItem]]):
     """Input ``{"messages": [...]}``; output the memories found, best first."""
 
     def __init__(
@@ -168,12 +168,6 @@ class MemorySearcher(Runnable[dict, list[SearchItem]]):
         )
         found = merge_results(batches, limit=sum(len(b) for b in batches))
         return sorted(found, key=lambda i: -(i.score or 0.0))
-
-    def invoke(self, input: dict, config: RunnableConfig | None = None, **kwargs: Any):
-        return drive(self._flow(input, config))
-
-    async def ainvoke(self, input: dict, config: RunnableConfig | None = None, **kwargs: Any):
-        return await adrive(self._flow(input, config))
 
 
 def create_memory_searcher(

@@ -19,11 +19,11 @@ from langchain_core.messages import (
     MessageLikeRepresentation,
     SystemMessage,
 )
-from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 from typing_extensions import NotRequired, TypedDict
 
-from langmem._effects import CallModel, Flow, adrive, drive
+from langmem._effects import CallModel, Flow, FlowRunnable
 from langmem._models import resolve_chat_model
 from langmem.knowledge._core import (
     DEFAULT_INSTRUCTIONS,
@@ -128,20 +128,7 @@ def manager_flow(
     return session.results()
 
 
-class _FlowRunnable(Runnable):
-    """A runnable whose sync and async entry points drive one ``_flow``."""
-
-    def _flow(self, input: Any, config: RunnableConfig | None) -> Flow:
-        raise NotImplementedError
-
-    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        return drive(self._flow(input, config))
-
-    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        return await adrive(self._flow(input, config))
-
-
-class MemoryManager(_FlowRunnable, Runnable[MemoryState, list[ExtractedMemory]]):
+class MemoryManager(FlowRunnable[MemoryState, list[ExtractedMemory]]):
     """Extracts, updates and removes memories from a conversation; no storage.
 
     Input: ``{"messages": [...], "existing": [...], "max_steps": 1}``. Output:
@@ -258,7 +245,7 @@ def thread_extractor_flow(
     raise ValueError(f"the model gave no valid {schema.__name__} call after {MAX_REPAIRS} repairs")
 
 
-class ThreadExtractor(_FlowRunnable):
+class ThreadExtractor(FlowRunnable):
     """Turns ``{"messages": [...]}`` into one instance of ``schema`` (a summary by default)."""
 
     def __init__(

@@ -26,12 +26,12 @@ from langchain_core.messages import (
     MessageLikeRepresentation,
     convert_to_messages,
 )
-from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
+from langchain_core.runnables import RunnableConfig, ensure_config
 from langgraph.store.base import NOT_PROVIDED, BaseStore, Item, NotProvided, SearchItem
 from pydantic import BaseModel, ValidationError
 from typing_extensions import NotRequired, TypedDict
 
-from langmem._effects import Flow, StoreBatch, adrive, drive
+from langmem._effects import Flow, FlowRunnable, StoreBatch, adrive, drive
 from langmem._models import resolve_chat_model
 from langmem.knowledge._core import DEFAULT_INSTRUCTIONS, Memory, RemoveDoc, normalize_schemas
 from langmem.knowledge._search import (
@@ -157,7 +157,7 @@ def stable_id(namespace: Sequence[str], key: str) -> str:
     return uuid.uuid5(uuid.NAMESPACE_DNS, str((*namespace, key))).hex
 
 
-class MemoryStoreManager(Runnable[StoreManagerInput, list[dict]]):
+class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
     """Keeps the memories in a store namespace up to date from conversations.
 
     Input: ``{"messages": [...], "max_steps": 1}`` (or just the message list).
@@ -362,16 +362,6 @@ class MemoryStoreManager(Runnable[StoreManagerInput, list[dict]]):
         return puts
 
     # --- Runnable ----------------------------------------------------------------
-
-    def invoke(
-        self, input: StoreManagerInput, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> list[dict]:
-        return drive(self._flow(input, config))
-
-    async def ainvoke(
-        self, input: StoreManagerInput, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> list[dict]:
-        return await adrive(self._flow(input, config))
 
     async def __call__(
         self,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
@@ -64,6 +64,18 @@ def _decode_arguments(text: str, names: set[str]) -> dict | None:
     if isinstance(decoded, dict) and decoded and set(decoded) <= names:
         return decoded
     return None
+
+
+def _flow_tool(flow: Callable[..., Flow[Any]], **options: Any) -> StructuredTool:
+    """A tool whose sync and async entry points drive one ``flow(*arguments, config=...)``."""
+
+    def run(*args: Any, config: RunnableConfig, **kwargs: Any) -> Any:
+        return drive(flow(*args, **kwargs, config=config))
+
+    async def arun(*args: Any, config: RunnableConfig, **kwargs: Any) -> Any:
+        return await adrive(flow(*args, **kwargs, config=config))
+
+    return _MemoryTool.from_function(func=run, coroutine=arun, handle_tool_error=True, **options)
 
 
 def _store_for(store: BaseStore | None, tool_name: str, config: RunnableConfig) -> BaseStore:
@@ -120,7 +132,13 @@ def create_manage_memory_tool(
         ),
     )
 
-    def flow(content: Any, action: str, id: uuid.UUID | None, config: RunnableConfig) -> Flow[str]:
+    def flow(
+        content: Any = None,
+        action: str = default_action,
+        id: uuid.UUID | None = None,
+        *,
+        config: RunnableConfig,
+    ) -> Flow[str]:
         target = _store_for(store, name, config)
         ns = template(config)
         if action == "create":
@@ -151,31 +169,11 @@ def create_manage_memory_tool(
         yield StoreBatch(target, [put_op(target, ns, key, _value(content_type, content))])
         return f"updated memory {key}"
 
-    def manage(
-        content: Any = None,
-        action: str = default_action,
-        id: uuid.UUID | None = None,
-        *,
-        config: RunnableConfig,
-    ) -> str:
-        return drive(flow(content, action, id, config))
-
-    async def amanage(
-        content: Any = None,
-        action: str = default_action,
-        id: uuid.UUID | None = None,
-        *,
-        config: RunnableConfig,
-    ) -> str:
-        return await adrive(flow(content, action, id, config))
-
-    return _MemoryTool.from_function(
-        func=manage,
-        coroutine=amanage,
+    return _flow_tool(
+        flow,
         name=name,
         description=_manage_description(actions, instructions),
         args_schema=args_schema,
-        handle_tool_error=True,
     )
 
 
@@ -250,7 +248,12 @@ def create_search_memory_tool(
     )
 
     def flow(
-        query: str, limit: int, offset: int, filter: dict | None, config: RunnableConfig
+        query: str,
+        limit: int = 10,
+        offset: int = 0,
+        filter: dict | None = None,
+        *,
+        config: RunnableConfig,
     ) -> Flow[Any]:
         target = _store_for(store, name, config)
         op = search_op(
@@ -260,35 +263,13 @@ def create_search_memory_tool(
         text = _dump_items(items)
         return (text, items) if response_format == "content_and_artifact" else text
 
-    def search(
-        query: str,
-        limit: int = 10,
-        offset: int = 0,
-        filter: dict | None = None,
-        *,
-        config: RunnableConfig,
-    ) -> Any:
-        return drive(flow(query, limit, offset, filter, config))
-
-    async def asearch(
-        query: str,
-        limit: int = 10,
-        offset: int = 0,
-        filter: dict | None = None,
-        *,
-        config: RunnableConfig,
-    ) -> Any:
-        return await adrive(flow(query, limit, offset, filter, config))
-
     description = _SEARCH_DESCRIPTION + (" " + instructions if instructions else "")
-    return _MemoryTool.from_function(
-        func=search,
-        coroutine=asearch,
+    return _flow_tool(
+        flow,
         name=name,
         description=description,
         args_schema=args_schema,
         response_format=response_format,
-        handle_tool_error=True,
     )
 
 

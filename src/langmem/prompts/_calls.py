@@ -1,4 +1,4 @@
-"""The optimizers' tools and one guarded model call, :func:`ask`.
+"""The optimizers' tools, one guarded model call (:func:`ask`) and the flows over it.
 
 The model is untrusted: a reply with invalid JSON, arguments failing the
 schema, a tool not offered at that step, an output failing ``check`` (e.g. a
@@ -20,6 +20,7 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from langmem._effects import CallModel, Flow
+from langmem.prompts._core import Settings, keep_note
 
 __all__ = [
     "MAX_REPAIRS",
@@ -28,9 +29,11 @@ __all__ = [
     "Recommend",
     "Reply",
     "Think",
+    "answer",
     "ask",
     "classify_tool",
     "output_tool",
+    "reflect",
     "tool_name",
 ]
 
@@ -82,13 +85,7 @@ class GeneralResponse(BaseModel):
 
 def output_tool(original: str, names: Sequence[str]) -> type[BaseModel]:
     """The ``OptimizedPromptOutput`` tool; its description names the placeholders to keep."""
-    keep = (
-        " It must contain these placeholders exactly as written: "
-        + ", ".join("{" + n + "}" for n in names)
-        + "."
-        if names
-        else ""
-    )
+    keep = keep_note("It must contain these placeholders exactly as written", names)
     return create_model(
         "OptimizedPromptOutput",
         __doc__="Submit the analysis and the improved prompt.",
@@ -213,3 +210,50 @@ def ask(
         history += _repair_messages(message, errors, calls)
     logger.warning("Prompt optimizer: no valid reply after %d attempts", MAX_REPAIRS + 1)
     return None
+
+
+def answer(
+    model: BaseChatModel,
+    request: str,
+    tool: type[M],
+    *,
+    config: RunnableConfig | None = None,
+    check: Callable[[BaseModel], str | None] | None = None,
+) -> Flow[M | None]:
+    """One request forcing ``tool``: its parsed arguments, or ``None`` after failed repairs."""
+    reply = yield from ask(
+        model, [HumanMessage(request)], [tool], tool_name(tool), config=config, check=check
+    )
+    return None if reply is None else reply.first(tool)
+
+
+def reflect(
+    model: BaseChatModel,
+    request: str,
+    final: type[M],
+    settings: Settings,
+    *,
+    config: RunnableConfig | None = None,
+    check: Callable[[BaseModel], str | None] | None = None,
+) -> Flow[M | None]:
+    """``think``/``critique`` steps until the model calls ``final``: its arguments, or ``None``.
+
+    Step ``ix`` offers ``final`` alone (forced) when it is the last one, only
+    ``think``/``critique`` while ``ix < settings.min_steps``, else all three.
+    ``None`` means a step got no valid reply.
+    """
+    messages: list[BaseMessage] = [HumanMessage(request)]
+    for ix in range(settings.max_steps):
+        if ix == settings.max_steps - 1:
+            tools, choice = [final], tool_name(final)
+        elif ix < settings.min_steps:
+            tools, choice = [Think, Critique], "any"
+        else:
+            tools, choice = [Think, Critique, final], "any"
+        reply = yield from ask(model, messages, tools, choice, config=config, check=check)
+        if reply is None:
+            return None
+        if (result := reply.first(final)) is not None:
+            return result
+        messages += reply.acknowledged()
+    return None  # pragma: no cover - the last step forces ``final``

@@ -8,24 +8,33 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessage, convert_to_messages
 
 from langmem.prompts._render import DEFAULT_MAX_TRAJECTORY_TOKENS, MIN_BUDGET_TOKENS, Sessions
 from langmem.prompts.types import AnnotatedTrajectory, Prompt
 
+if TYPE_CHECKING:  # pragma: no cover
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.runnables import RunnableConfig
+
 __all__ = [
+    "EVIDENCE",
+    "Job",
     "Settings",
+    "evidence_request",
     "fill",
     "finish_prompt",
     "has_sessions",
+    "keep_note",
     "missing_placeholders",
     "normalize_prompt",
     "normalize_prompts",
     "normalize_trajectories",
     "placeholder_problem",
     "placeholders",
+    "prompt_block",
     "prompt_notes",
 ]
 
@@ -78,6 +87,18 @@ class Settings:
             gradient_prompt=values.get("gradient_prompt"),
             metaprompt=values.get("metaprompt"),
         )
+
+
+@dataclass(frozen=True)
+class Job:
+    """One prompt to optimize, with everything an optimizer flow needs for it."""
+
+    model: BaseChatModel
+    sessions: str  # rendered within the token budget
+    prompt: Prompt
+    settings: Settings
+    config: RunnableConfig | None = None
+    context: str = ""  # extra guidance, e.g. the prompt's part in a multi-prompt system
 
 
 # --- prompts ---------------------------------------------------------------------
@@ -253,3 +274,46 @@ def fill(template: str, values: Mapping[str, str], required: Sequence[str] = ())
     text = pattern.sub(lambda m: values[m.group(1)], template)
     extra = [f"<{name}>\n{values[name]}\n</{name}>" for name in required if name not in used]
     return "\n\n".join([text, *extra])
+
+
+def keep_note(lead: str, names: Sequence[str]) -> str:
+    """``" {lead}: {a}, {b}."`` naming the placeholders to keep, or ``""`` without any."""
+    return f" {lead}: {', '.join('{' + name + '}' for name in names)}." if names else ""
+
+
+# --- request templates -----------------------------------------------------------
+
+
+def prompt_block(variable: str = "prompt") -> str:
+    """Template text showing the prompt (as ``{variable}``) and the developer's guidance."""
+    return (
+        f"<current_prompt>\n{{{variable}}}\n</current_prompt>\n\n"
+        "The developer's guidance on this prompt:\n"
+        "<update_instructions>\n{update_instructions}\n</update_instructions>"
+    )
+
+
+EVIDENCE = (
+    prompt_block()
+    + """
+
+Sessions run with this prompt follow, each with the feedback it received. Feedback may be \
+a score, a comment, a "revised" output the user preferred, or absent: then judge from the \
+conversation itself (corrections, repeated requests, complaints, thanks).
+
+<sessions>
+{sessions}
+</sessions>"""
+)
+"""The prompt, its guidance and the sessions, as the reflecting optimizers show them."""
+
+
+def evidence_request(template: str, job: Job, **extra: str) -> str:
+    """``template`` filled with the job's prompt, the guidance on it, the sessions and ``extra``."""
+    values = {
+        "prompt": job.prompt["prompt"],
+        "update_instructions": prompt_notes(job.prompt, job.context),
+        "sessions": job.sessions,
+        **extra,
+    }
+    return fill(template, values, required=("prompt", "sessions"))

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 
 from langmem._effects import Effect, Flow, Gather, adrive, drive
-from langmem.prompts._calls import ask, classify_tool
-from langmem.prompts._core import Settings, fill, prompt_notes
+from langmem.prompts._calls import answer, classify_tool
+from langmem.prompts._core import Job, Settings, fill, prompt_notes
 from langmem.prompts.types import Prompt
 
 __all__ = ["CLASSIFY_PROMPT", "RunFlow", "optimize_many"]
@@ -66,7 +65,7 @@ def _describe(prompt: Prompt) -> str:
 
 
 def optimize_many(
-    optimize: Callable[..., Flow[str]],
+    optimize: Callable[[Job], Flow[str]],
     model: BaseChatModel,
     sessions: str,
     prompts: list[Prompt],
@@ -84,11 +83,9 @@ def optimize_many(
             CLASSIFY_PROMPT,
             {"prompts": "\n\n".join(map(_describe, prompts)), "sessions": sessions},
         )
-        tool = classify_tool(names)
-        reply = yield from ask(model, [HumanMessage(request)], [tool], "Classify", config=config)
-        if reply is None:
+        verdict: Any = yield from answer(model, request, classify_tool(names), config=config)
+        if verdict is None:
             return result
-        verdict: Any = reply.first(tool)
         chosen, reasoning = set(verdict.which), verdict.reasoning
     indices = [i for i, name in enumerate(names) if name in chosen]
     if not indices:
@@ -103,9 +100,7 @@ def optimize_many(
                 "only what this prompt is responsible for."
                 + (f" Why it was chosen: {reasoning}" if reasoning else "")
             )
-        flows.append(
-            RunFlow(optimize(model, sessions, prompts[i], settings, config=config, context=context))
-        )
+        flows.append(RunFlow(optimize(Job(model, sessions, prompts[i], settings, config, context))))
     updated = yield Gather(flows)
     for i, text in zip(indices, updated):
         result[i]["prompt"] = text

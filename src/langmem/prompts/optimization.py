@@ -18,12 +18,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables import RunnableConfig
 
-from langmem._effects import Flow, adrive, drive
+from langmem._effects import Flow, FlowRunnable
 from langmem._models import resolve_chat_model
 from langmem.prompts import gradient, metaprompt, prompt_memory
 from langmem.prompts._core import (
+    Job,
     Settings,
     has_sessions,
     normalize_prompt,
@@ -72,7 +73,7 @@ def _field(input: Any, key: str, what: str) -> Any:
     return input[key]
 
 
-class PromptOptimizer(Runnable[OptimizerInput, str]):
+class PromptOptimizer(FlowRunnable[OptimizerInput, str]):
     """Returns an improved prompt text (the original one when no change is warranted)."""
 
     def __init__(self, model: BaseChatModel, kind: str, settings: Settings) -> None:
@@ -85,15 +86,7 @@ class PromptOptimizer(Runnable[OptimizerInput, str]):
         if not has_sessions(sessions):
             return prompt["prompt"]
         text = render_sessions(sessions, self.settings.max_trajectory_tokens)
-        return (yield from self._optimize(self.model, text, prompt, self.settings, config=config))
-
-    def invoke(self, input: OptimizerInput, config: RunnableConfig | None = None, **_: Any) -> str:
-        return drive(self._flow(input, config))
-
-    async def ainvoke(
-        self, input: OptimizerInput, config: RunnableConfig | None = None, **_: Any
-    ) -> str:
-        return await adrive(self._flow(input, config))
+        return (yield from self._optimize(Job(self.model, text, prompt, self.settings, config)))
 
     async def __call__(
         self, trajectories: Sequence[AnnotatedTrajectory] | str, prompt: str | Prompt
@@ -101,7 +94,7 @@ class PromptOptimizer(Runnable[OptimizerInput, str]):
         return await self.ainvoke({"trajectories": trajectories, "prompt": prompt})
 
 
-class MultiPromptOptimizer(Runnable[MultiPromptOptimizerInput, list[Prompt]]):
+class MultiPromptOptimizer(FlowRunnable[MultiPromptOptimizerInput, list[Prompt]]):
     """Returns every prompt, in input order, with the ones to blame updated."""
 
     def __init__(self, model: BaseChatModel, kind: str, settings: Settings) -> None:
@@ -121,16 +114,6 @@ class MultiPromptOptimizer(Runnable[MultiPromptOptimizerInput, list[Prompt]]):
                 self._optimize, self.model, text, prompts, self.settings, config=config
             )
         )
-
-    def invoke(
-        self, input: MultiPromptOptimizerInput, config: RunnableConfig | None = None, **_: Any
-    ) -> list[Prompt]:
-        return drive(self._flow(input, config))
-
-    async def ainvoke(
-        self, input: MultiPromptOptimizerInput, config: RunnableConfig | None = None, **_: Any
-    ) -> list[Prompt]:
-        return await adrive(self._flow(input, config))
 
     async def __call__(
         self, trajectories: Sequence[AnnotatedTrajectory] | str, prompts: list[Prompt]

@@ -1,15 +1,17 @@
-"""What the local and remote executors share: the item shape, thread keys, namespaces."""
+"""What the local and remote executors share: the public API, the item shape, thread keys."""
 
 from __future__ import annotations
 
+import abc
 import enum
 import uuid
 from concurrent.futures import Future
-from typing import Any, Protocol
+from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from typing_extensions import Self, TypedDict
 
+from langmem._effects import Flow, adrive, drive
 from langmem.utils import NamespaceTemplate
 
 __all__ = [
@@ -40,8 +42,13 @@ class MemoryItem(TypedDict):
     score: float | None
 
 
-class Executor(Protocol):
-    """The interface both executors implement."""
+class Executor(abc.ABC):
+    """The interface both executors implement.
+
+    The public methods are written once here: ``search`` and ``asearch`` are
+    thin shells driving the subclass's ``_search_flow``; ``submit`` checks its
+    arguments and hands over to ``_submit``.
+    """
 
     def submit(
         self,
@@ -51,7 +58,17 @@ class Executor(Protocol):
         *,
         after_seconds: float = 0,
         thread_id: str | uuid.UUID | None | _Unset = UNSET,
-    ) -> Future: ...
+    ) -> Future:
+        """Schedule a run of the reflector on ``payload`` in ``after_seconds``; return a Future.
+
+        A newer submission for the same thread replaces this one while it still
+        waits. The thread is ``thread_id`` if given (``None``: no debouncing),
+        else ``config["configurable"]["thread_id"]``; ``config`` defaults to the
+        calling graph's.
+        """
+        if after_seconds < 0:
+            raise ValueError(f"after_seconds must be >= 0, got {after_seconds}")
+        return self._submit(payload, config, after_seconds, thread_id)
 
     def search(
         self,
@@ -61,7 +78,10 @@ class Executor(Protocol):
         limit: int = 10,
         offset: int = 0,
         namespace: str | tuple[str, ...] | None = None,
-    ) -> list[MemoryItem]: ...
+    ) -> list[MemoryItem]:
+        """Search the memories under ``namespace`` (default: the executor's, filled from
+        the current config) in the executor's store (the server's, when remote)."""
+        return drive(self._search_flow(query, filter, limit, offset, namespace))
 
     async def asearch(
         self,
@@ -71,15 +91,33 @@ class Executor(Protocol):
         limit: int = 10,
         offset: int = 0,
         namespace: str | tuple[str, ...] | None = None,
-    ) -> list[MemoryItem]: ...
+    ) -> list[MemoryItem]:
+        """Async :meth:`search`."""
+        return await adrive(self._search_flow(query, filter, limit, offset, namespace))
 
-    def flush(self, timeout: float | None = None) -> None: ...
+    @abc.abstractmethod
+    def _submit(
+        self, payload: Any, config: RunnableConfig | None, after_seconds: float, thread_id: Any
+    ) -> Future: ...
 
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None: ...
+    @abc.abstractmethod
+    def _search_flow(
+        self, query: str | None, filter: dict | None, limit: int, offset: int, namespace: Any
+    ) -> Flow[list[MemoryItem]]: ...
 
-    def __enter__(self) -> Self: ...
+    @abc.abstractmethod
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until the work submitted so far is done (see each executor)."""
 
-    def __exit__(self, *exc_info: object) -> None: ...
+    @abc.abstractmethod
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop accepting work (see each executor)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown(wait=True)
 
 
 def ambient_config() -> RunnableConfig | None:

@@ -16,7 +16,6 @@ import itertools
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
@@ -27,12 +26,11 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_core.runnables.config import set_config_context
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore, SearchItem
-from typing_extensions import Self
 
-from langmem._effects import CallRunnable, Flow, StoreBatch, adrive, drive
+from langmem._effects import CallRunnable, Flow, StoreBatch
 from langmem.knowledge._values import CONFIG_KEY_RUNTIME, context_store, search_op
 from langmem.reflection._common import (
-    UNSET,
+    Executor,
     MemoryItem,
     ambient_config,
     search_namespace,
@@ -59,7 +57,7 @@ class _Task:
     future: Future
 
 
-class LocalReflectionExecutor:
+class LocalReflectionExecutor(Executor):
     """Runs ``reflector`` in the background, one task at a time, debounced per thread.
 
     ``submit`` captures the config (the argument, else the calling graph's) and
@@ -103,26 +101,13 @@ class LocalReflectionExecutor:
 
     # --- submitting --------------------------------------------------------------
 
-    def submit(
-        self,
-        payload: Any,
-        /,
-        config: RunnableConfig | None = None,
-        *,
-        after_seconds: float = 0,
-        thread_id: str | uuid.UUID | None = UNSET,  # type: ignore[assignment]
+    def _submit(
+        self, payload: Any, config: RunnableConfig | None, after_seconds: float, thread_id: Any
     ) -> Future:
-        """Schedule ``reflector.invoke(payload)`` in ``after_seconds``; return its Future.
-
-        A pending (not yet started) task of the same thread is cancelled and
-        replaced. The thread is ``thread_id`` if given (``None``: no debouncing),
-        else ``config["configurable"]["thread_id"]``; without one the submission
-        stands alone. Raises ``ValueError`` at once when there is no config or
-        no store, and ``ConfigurationError`` when the namespace template needs a
-        key the config lacks.
+        """Queue a task running ``reflector.invoke(payload)``, replacing the thread's pending
+        one. Raises ``ValueError`` at once when there is no config or no store, and
+        ``ConfigurationError`` when the namespace template needs a key the config lacks.
         """
-        if after_seconds < 0:
-            raise ValueError(f"after_seconds must be >= 0, got {after_seconds}")
         if config is None:
             config = ambient_config()
             if config is None:
@@ -250,12 +235,6 @@ class LocalReflectionExecutor:
         if wait and worker is not None and worker is not threading.current_thread():
             worker.join()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.shutdown(wait=True)
-
     # --- reading memories --------------------------------------------------------
 
     def _search_flow(
@@ -272,31 +251,6 @@ class LocalReflectionExecutor:
         op = search_op(store, ns, query=query, filter=filter, limit=limit, offset=offset)
         [items] = yield StoreBatch(store, [op])
         return [_memory_item(item) for item in items]
-
-    def search(
-        self,
-        query: str | None = None,
-        *,
-        filter: dict[str, Any] | None = None,
-        limit: int = 10,
-        offset: int = 0,
-        namespace: str | tuple[str, ...] | None = None,
-    ) -> list[MemoryItem]:
-        """Search the memories under ``namespace`` (default: the reflector's, resolved from
-        the current config) in the executor's store."""
-        return drive(self._search_flow(query, filter, limit, offset, namespace))
-
-    async def asearch(
-        self,
-        query: str | None = None,
-        *,
-        filter: dict[str, Any] | None = None,
-        limit: int = 10,
-        offset: int = 0,
-        namespace: str | tuple[str, ...] | None = None,
-    ) -> list[MemoryItem]:
-        """Async :meth:`search`."""
-        return await adrive(self._search_flow(query, filter, limit, offset, namespace))
 
 
 def _run_config(config: RunnableConfig, store: BaseStore) -> RunnableConfig:

@@ -17,13 +17,14 @@ import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
-from typing_extensions import Self
 
+from langmem._effects import Effect, Flow
 from langmem.reflection._common import (
-    UNSET,
+    Executor,
     MemoryItem,
     ambient_config,
     search_namespace,
@@ -46,7 +47,7 @@ def server_thread_id(key: str) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"langmem-thread:{key}"))
 
 
-class RemoteReflectionExecutor:
+class RemoteReflectionExecutor(Executor):
     """Submits payloads as delayed runs of the graph ``reflector`` on a LangGraph server.
 
     The run's config carries ``{"thread_id": ..., "namespace": [...]}``; the
@@ -91,24 +92,13 @@ class RemoteReflectionExecutor:
             self._sync_client = get_sync_client(url=self.url)
         return self._sync_client
 
-    def submit(
-        self,
-        payload: Any,
-        /,
-        config: RunnableConfig | None = None,
-        *,
-        after_seconds: float = 0,
-        thread_id: str | uuid.UUID | None = UNSET,  # type: ignore[assignment]
+    def _submit(
+        self, payload: Any, config: RunnableConfig | None, after_seconds: float, thread_id: Any
     ) -> Future:
-        """Schedule a run of the graph on ``payload`` in ``after_seconds``; a newer
-        submission for the same thread replaces it on the server.
-
-        The thread is ``thread_id`` if given, else the config's (argument or
-        ambient) ``thread_id``; ``None`` or no thread → a fresh thread per call.
-        Namespace template variables are filled from that config now.
+        """Send a delayed ``rollback`` run of the graph on ``payload``; no thread (or
+        ``thread_id=None``) means a fresh server thread. Namespace template variables
+        are filled from the config now. The Future resolves to ``None`` once sent.
         """
-        if after_seconds < 0:
-            raise ValueError(f"after_seconds must be >= 0, got {after_seconds}")
         if config is None:
             config = ambient_config() or {}
         key = thread_key(config, thread_id)
@@ -142,35 +132,12 @@ class RemoteReflectionExecutor:
             if self._latest.get(thread) is future:
                 del self._latest[thread]
 
-    def _search_args(self, query, filter, limit, offset, namespace) -> tuple[tuple, dict]:
+    def _search_flow(
+        self, query: str | None, filter: dict | None, limit: int, offset: int, namespace: Any
+    ) -> Flow[list[MemoryItem]]:
         ns = search_namespace(self.namespace, namespace)
-        return ns, {"query": query, "filter": filter, "limit": limit, "offset": offset}
-
-    def search(
-        self,
-        query: str | None = None,
-        *,
-        filter: dict[str, Any] | None = None,
-        limit: int = 10,
-        offset: int = 0,
-        namespace: str | tuple[str, ...] | None = None,
-    ) -> list[MemoryItem]:
-        """Search the server's store under ``namespace`` (default: the executor's)."""
-        ns, kwargs = self._search_args(query, filter, limit, offset, namespace)
-        return _items(self.sync_client.store.search_items(ns, **kwargs))
-
-    async def asearch(
-        self,
-        query: str | None = None,
-        *,
-        filter: dict[str, Any] | None = None,
-        limit: int = 10,
-        offset: int = 0,
-        namespace: str | tuple[str, ...] | None = None,
-    ) -> list[MemoryItem]:
-        """Async :meth:`search`."""
-        ns, kwargs = self._search_args(query, filter, limit, offset, namespace)
-        return _items(await self.client.store.search_items(ns, **kwargs))
+        kwargs = {"query": query, "filter": filter, "limit": limit, "offset": offset}
+        return _items((yield _SearchItems(self, ns, kwargs)))
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until every submission has reached the server (the runs themselves
@@ -183,11 +150,20 @@ class RemoteReflectionExecutor:
         """Stop accepting submissions; ``cancel_futures`` drops those not sent yet."""
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.shutdown(wait=True)
+@dataclass(frozen=True)
+class _SearchItems(Effect):
+    """``store.search_items`` on the server, through the executor's sync or async client."""
+
+    executor: RemoteReflectionExecutor
+    namespace: tuple[str, ...]
+    kwargs: dict[str, Any]
+
+    def run(self) -> Any:
+        return self.executor.sync_client.store.search_items(self.namespace, **self.kwargs)
+
+    async def arun(self) -> Any:
+        return await self.executor.client.store.search_items(self.namespace, **self.kwargs)
 
 
 def _items(response: Any) -> list[MemoryItem]:

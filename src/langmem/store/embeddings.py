@@ -18,7 +18,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base.embed import ensure_embeddings
 
-from langmem._models import _PROVIDERS, _provider_of
+from langmem._models import _provider_of, check_provider_setup
 from langmem.errors import ConfigurationError
 
 __all__ = ["LOCAL_DIMS", "LocalEmbeddings", "resolve_embeddings"]
@@ -111,17 +111,7 @@ def _from_provider(spec: str) -> Embeddings:
             f"embed {spec!r} names no provider: use 'provider:model' "
             "(e.g. 'openai:text-embedding-3-small') or 'local'"
         )
-    if provider in _PROVIDERS:
-        module, pip_name, env_vars = _PROVIDERS[provider]
-        if importlib.util.find_spec(module) is None:
-            raise ConfigurationError(
-                f"Embeddings {spec!r} need the package {pip_name!r}: pip install {pip_name}"
-            )
-        if env_vars and not any(os.environ.get(v) for v in env_vars):
-            raise ConfigurationError(
-                f"Embeddings {spec!r} need an API key: set the environment variable "
-                + " or ".join(env_vars)
-            )
+    check_provider_setup(provider, f"Embeddings {spec!r} need")
     from langchain.embeddings import init_embeddings
 
     try:
