@@ -3,7 +3,9 @@
     python ../shared/tools/locomo_retrieval.py \\
         --setup bench/locomo_adapter.py:setup --searcher bench/locomo_adapter.py:search
 
-Environment: ``LOCOMO_MODE`` = ``hybrid`` (default) or ``vector``; ``LOCOMO_EMBED`` =
+Environment: ``LOCOMO_MODE`` = ``hybrid`` (default), ``vector`` or ``neighbours`` (hybrid
+with ``RankingWeights(neighbours=NEIGHBOURS)``: adjacent turns lend each other evidence);
+``LOCOMO_EMBED`` =
 ``local`` (MiniLM, cached on disk under ``bench/results/``, the default) or ``hash``
 (``HashEmbeddings``, for quick tests).
 """
@@ -19,9 +21,10 @@ from langgraph.store.base import PutOp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _embcache import RESULTS, CachedEmbeddings  # noqa: E402
-from langmem.store import SQLiteStore  # noqa: E402
+from langmem.store import RankingWeights, SQLiteStore  # noqa: E402
 
 NAMESPACE = "locomo"
+NEIGHBOURS = 0.5
 
 
 def make_embeddings(name: str):
@@ -38,10 +41,12 @@ def make_embeddings(name: str):
 def build_store(items, *, mode: str = "hybrid", embed: str = "local") -> SQLiteStore:
     """One memory per ``(conv_id, dia_id, text, when)``, namespaced per conversation."""
     embeddings, dims = make_embeddings(embed)
+    ranking = RankingWeights(neighbours=NEIGHBOURS if mode == "neighbours" else 0.0)
     store = SQLiteStore(
         ":memory:",
         index={"dims": dims, "embed": embeddings, "fields": ["text"]},
-        search_mode=mode,
+        search_mode="hybrid" if mode == "neighbours" else mode,
+        ranking=ranking,
     )
     ops = [
         PutOp((NAMESPACE, cid), dia_id, {"text": text, "when": when})

@@ -3,10 +3,11 @@
 Every turn of every conversation is a memory (namespace per conversation, text
 ``"[<session date>] <speaker>: <text>"``); every question of categories 1-4 is a
 ``store.search`` scored by recall@1/5/10 of its evidence turns, overall and per
-category. Embeddings: MiniLM (cached under ``bench/results/``). Reads the data
+category. Modes: ``vector``, ``hybrid`` (the default store) and ``neighbours`` (hybrid where
+adjacent turns lend each other evidence, ``RankingWeights(neighbours=0.5)``). Embeddings: MiniLM (cached under ``bench/results/``). Reads the data
 from ``../shared`` and never copies it.
 
-    python bench/locomo_retrieval.py [--modes vector hybrid] [--convs conv-26] [--embed hash]
+    python bench/locomo_retrieval.py [--modes vector hybrid neighbours] [--convs conv-26] [--embed hash]
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def run(data: Path, modes, embed: str = "local", convs=None) -> dict[str, dict]:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--modes", nargs="+", default=["vector", "hybrid"])
+    ap.add_argument("--modes", nargs="+", default=["vector", "hybrid", "neighbours"])
     ap.add_argument("--embed", choices=["local", "hash"], default="local")
     ap.add_argument("--convs", nargs="*", default=None, help="only these sample_ids")
     ap.add_argument(
@@ -123,13 +124,13 @@ def main(argv=None) -> None:
     )
     args = ap.parse_args(argv)
     results = run(args.data, args.modes, args.embed, args.convs)
-    print(f"{'mode':<8}{'group':<15}{'n':>5}" + "".join(f"{f'recall@{k}':>11}" for k in KS))
+    print(f"{'mode':<11}{'group':<15}{'n':>5}" + "".join(f"{f'recall@{k}':>11}" for k in KS))
     for mode, summary in results.items():
         for group, agg in summary.items():
             if group != "timing":
                 cells = "".join(f"{agg[f'recall@{k}']:>11.3f}" for k in KS)
-                print(f"{mode:<8}{group:<15}{agg['n']:>5}{cells}")
-        print(f"{mode:<8}timing: {summary['timing']}")
+                print(f"{mode:<11}{group:<15}{agg['n']:>5}{cells}")
+        print(f"{mode:<11}timing: {summary['timing']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
 

@@ -28,7 +28,7 @@ def modules():
     return ref, ours, adapter
 
 
-@pytest.mark.parametrize("mode", ["vector", "hybrid"])
+@pytest.mark.parametrize("mode", ["vector", "hybrid", "neighbours"])
 def test_bench_and_reference_scorer_agree_on_one_conversation(modules, monkeypatch, mode):
     ref, ours, adapter = modules
     monkeypatch.setenv("LOCOMO_EMBED", "hash")

@@ -77,6 +77,23 @@ def test_ties_are_deterministic_by_rowid_and_bad_weights_rejected():
         RankingWeights(half_life_days=0)
 
 
+def test_neighbours_lend_a_share_of_their_score_within_one_namespace():
+    w = RankingWeights(importance=0.0, recency=0.0, keyword=0.0, neighbours=0.5)
+    question = Candidate(10, vector_sim=0.8, namespace="chat")
+    answer = Candidate(11, vector_sim=0.2, namespace="chat")  # the turn after the match
+    other_ns = Candidate(9, vector_sim=0.2, namespace="other")  # adjacent rowid, other tenant
+    distant = Candidate(13, vector_sim=0.3, namespace="chat")  # not adjacent to anything
+    scored = dict((c.rowid, s) for c, s in rank([question, answer, other_ns, distant], w, NOW))
+    assert scored[11] == pytest.approx(0.5 * 0.2 + 0.5 * 0.8)  # raised toward its neighbour
+    assert scored[10] == pytest.approx(0.8)  # never lowered by a weaker neighbour
+    assert scored[9] == pytest.approx(0.2) and scored[13] == pytest.approx(0.3)
+    assert order([question, answer, other_ns, distant], w) == [10, 11, 13, 9]
+    off = replace(w, neighbours=0.0)
+    assert order([question, answer, other_ns, distant], off) == [10, 13, 9, 11]
+    with pytest.raises(ValueError, match="neighbours"):
+        RankingWeights(neighbours=1.5)
+
+
 def test_fts_query_keeps_content_words_quoted_and_ored():
     assert fts_query("When did Caroline go to the LGBTQ support group?") == (
         '"caroline" OR "go" OR "lgbtq" OR "support" OR "group"'

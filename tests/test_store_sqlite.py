@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,7 +16,7 @@ from langgraph.func import entrypoint
 from langgraph.store.base import PutOp
 from langgraph.store.memory import InMemoryStore
 
-from langmem.store import RankingWeights, SQLiteStore
+from langmem.store import RankingWeights, SQLiteStore, _read
 from langmem.store import migrations as migrations_module
 from langmem.store.sqlite import SQLiteStore as Direct
 from langmem.testing import HashEmbeddings, ScriptedChatModel, ai
@@ -268,6 +269,50 @@ def test_tenant_isolation_under_many_better_matches_elsewhere(store):
     store.put(("tenant", "a"), "mine", {"text": "grocery list"})
     results = store.search(("tenant", "a"), query="secret launch codes", limit=5)
     assert [(r.namespace, r.key) for r in results] == [(("tenant", "a"), "mine")]
+
+
+def test_vector_search_is_exact_and_isolated_on_every_search_path(monkeypatch):
+    """Small namespace, retry with a larger k, restricted scan: same exact answers."""
+    monkeypatch.setattr(_read, "_SMALL", 100)  # namespaces of <= 100 vectors are gathered
+    monkeypatch.setattr(_read, "_PROBE_MIN", 1_000)
+    monkeypatch.setattr(_read, "_RETRY_MAX", 600)
+    rng = np.random.default_rng(7)
+    vecs = rng.standard_normal((2_200, DIMS)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    stored = vecs.astype(np.float16).astype(np.float32)  # the index keeps float16
+
+    def embed(texts):  # "v<row>" -> that row of vecs
+        return [vecs[int(t[1:])].tolist() for t in texts]
+
+    sizes = {("t", "big"): 1_500, ("t", "mid"): 400, ("t", "small"): 60}
+    store = SQLiteStore(
+        ":memory:", index={"dims": DIMS, "embed": embed, "fields": ["text"]}, search_mode="vector"
+    )
+    rows: dict[tuple[str, ...], list[int]] = {}
+    start = 0
+    for ns, n in sizes.items():
+        rows[ns] = list(range(start, start + n))
+        store.batch([PutOp(ns, f"v{r}", {"text": f"v{r}", "half": r % 2}) for r in rows[ns]])
+        start += n
+    paths = []
+    search = store._index.search
+
+    def spy(q, k, *, candidates=None):
+        paths.append("restricted" if candidates is not None else f"whole k={k}")
+        return search(q, k, candidates=candidates)
+
+    monkeypatch.setattr(store._index, "search", spy)
+    cases = [(ns, None, r) for ns, r in rows.items()]  # big: one scan; mid: retry; small: probe
+    cases.append((("t", "mid"), {"half": 0}, rows[("t", "mid")][::2]))  # 200: restricted scan
+    cases.append((("t", "small"), {"half": 1}, rows[("t", "small")][1::2]))  # 30: gathered
+    for ns, filter, allowed in cases:
+        for q in range(2_000, 2_020):  # queries: vectors stored in no namespace
+            got = [r.key for r in store.search(ns, query=f"v{q}", filter=filter, limit=10)]
+            sims = stored[allowed] @ vecs[q]
+            exact = np.array(allowed)[np.argsort(-sims, kind="stable")[:10]]
+            assert got == [f"v{r}" for r in exact]
+    assert {"whole k=20", "restricted"} <= set(paths)  # first try: twice the page of 10
+    assert any(p.startswith("whole k=") and p != "whole k=20" for p in paths)  # retried
 
 
 def test_filter_restricts_candidates_before_ranking(store):

@@ -35,6 +35,8 @@ from langchain_core.messages import (
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
+from langmem._clip import clip_reply, clip_text
+
 __all__ = [
     "DEFAULT_INSTRUCTIONS",
     "MAX_REPAIRS",
@@ -403,8 +405,9 @@ class Session:
                 finished = True
                 outcomes.append(ToolMessage("Finished.", tool_call_id=call_id))
             except _Rejected as exc:
-                failures.append(self._rejection(name, call_id, call.get("args"), str(exc)))
-                outcomes.append(_error_message(call_id, str(exc)))
+                error = clip_text(str(exc))  # a runaway value must not flood the next request
+                failures.append(self._rejection(name, call_id, call.get("args"), error))
+                outcomes.append(_error_message(call_id, error))
         for bad in reply.invalid_tool_calls:
             error = f"arguments are not valid JSON ({bad.get('error') or 'unparsable'})"
             failures.append(self._rejection(bad.get("name"), bad.get("id"), bad.get("args"), error))
@@ -412,7 +415,7 @@ class Session:
 
         has_calls = bool(outcomes)
         if has_calls:
-            self._transcript += [reply, *outcomes]
+            self._transcript += [clip_reply(reply), *outcomes]
         repair = bool(failures) and not finished and self._repairs < MAX_REPAIRS
         self.rejected.extend(replace(f, repair_requested=repair) for f in failures)
         if repair:

@@ -110,22 +110,32 @@ def manager_flow(
         max_steps=max_steps,
     )
     request = session.start()
+    reported = 0
     while request is not None:
-        reply = yield CallModel(model, request.messages, request.tools, request.tool_choice, config)
-        request = session.receive(reply)
-    for record in session.rejected:
-        logger.warning(
-            "memory manager rejected tool call %s%s (%s, step %d, attempt %d): %s",
-            record.call_id,
-            ", repair requested" if record.repair_requested else "",
-            record.name,
-            record.step,
-            record.attempt,
-            record.error,
-        )
-        if on_reject is not None:
-            on_reject(record)
+        try:
+            reply = yield CallModel(
+                model, request.messages, request.tools, request.tool_choice, config
+            )
+            request = session.receive(reply)
+        finally:  # report rejections as they happen, even if a later call fails
+            for record in session.rejected[reported:]:
+                _report(record, on_reject)
+            reported = len(session.rejected)
     return session.results()
+
+
+def _report(record: RejectedCall, on_reject: Callable[[RejectedCall], Any] | None) -> None:
+    logger.warning(
+        "memory manager rejected tool call %s%s (%s, step %d, attempt %d): %s",
+        record.call_id,
+        ", repair requested" if record.repair_requested else "",
+        record.name,
+        record.step,
+        record.attempt,
+        record.error,
+    )
+    if on_reject is not None:
+        on_reject(record)
 
 
 class MemoryManager(FlowRunnable[MemoryState, list[ExtractedMemory]]):

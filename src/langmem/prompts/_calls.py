@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from langmem._clip import clip_reply, clip_text
 from langmem._effects import CallModel, Flow
 from langmem.prompts._core import Settings, keep_note
 
@@ -176,11 +177,13 @@ def _repair_messages(
     message: AIMessage, errors: dict[str | None, str], calls: list[tuple[str, BaseModel]]
 ) -> list[BaseMessage]:
     retry = "Not applied: fix the rejected calls and send all the calls of this reply again."
-    replies: list[BaseMessage] = [message]
-    replies += [ToolMessage(text, tool_call_id=i) for i, text in errors.items() if i is not None]
+    replies: list[BaseMessage] = [clip_reply(message)]
+    replies += [
+        ToolMessage(clip_text(text), tool_call_id=i) for i, text in errors.items() if i is not None
+    ]
     replies += [ToolMessage(retry, tool_call_id=i) for i, _ in calls]
     if None in errors:
-        replies.append(HumanMessage(errors[None]))
+        replies.append(HumanMessage(clip_text(errors[None])))
     return replies
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -24,6 +25,13 @@ from langmem.store.ranking import Candidate, RankingWeights, fts_query, rank
 from langmem.store.vectors import VectorIndex
 
 __all__ = ["Reader", "dt", "item_from_row", "now_us"]
+
+# Namespaces (or filters) of up to this many vectors are scored directly.
+_SMALL = 512
+# Only indexes at least this large check a namespace's size first (below, a scan is cheaper).
+_PROBE_MIN = 32_768
+# The largest k a whole-index retry asks for (each hit costs an SQL owner lookup).
+_RETRY_MAX = 1_024
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,10 @@ class Reader:
             allowed = [row[0] for row in self._filtered(db, op.namespace_prefix, op.filter, now)]
             if not allowed:
                 return []
-        pool = max(self.weights.candidates, op.limit + op.offset)
+        # Fusion needs each retriever's candidates; pure similarity needs only the page.
+        pool = op.limit + op.offset
+        if not self.vector_only:
+            pool = max(self.weights.candidates, pool)
         vec_hits = (
             self._vector_hits(db, query_vector, op.namespace_prefix, allowed, pool, now)
             if query_vector is not None
@@ -104,30 +115,78 @@ class Reader:
         pool: int,
         now: int,
     ) -> dict[int, tuple[int, float]]:
-        """``item id -> (rank, best similarity)`` of the nearest allowed items."""
+        """``item id -> (rank, best similarity)`` of the nearest allowed items.
+
+        Exact whatever the namespace: the nearest allowed items among the
+        ``k`` nearest vectors of the whole index are the nearest allowed items
+        overall. A small namespace (or filter) is scored directly; otherwise the
+        whole index is searched for twice the pool, then once more with ``k``
+        sized from the share of allowed hits, and only if that still falls short
+        is the scan restricted to the allowed vectors (it reads all their ids).
+        """
         assert self.index is not None
         q = np.asarray(query, dtype=np.float32)
-        k = pool * self.vectors_per_item
-        allowed_set = None if allowed is None else set(allowed)
-        # First try the whole index (cheap) and drop what the search may not see;
-        # restrict the scan to the allowed vectors only if too few survive.
-        restrict = None
-        while True:
-            vec_ids, sims = self.index.search(q, k, candidates=restrict)
-            owners = dict(
-                db.execute(*_sql.vector_owners_sql([int(v) for v in vec_ids], prefix, now))
-            )
-            best: dict[int, float] = {}
-            for vid, sim in zip(vec_ids.tolist(), sims.tolist()):
-                item = owners.get(vid)
-                if item is None or (allowed_set is not None and item not in allowed_set):
-                    continue
-                best.setdefault(item, sim)
-            exhaustive = len(vec_ids) < k or restrict is not None
-            if len(best) >= pool or exhaustive:
+        need = pool * self.vectors_per_item
+        if allowed is not None and len(allowed) * self.vectors_per_item <= _SMALL:
+            restrict = self._allowed_vectors(db, prefix, allowed)
+            return self._restricted_hits(db, q, pool, restrict, prefix, allowed, now)
+        if allowed is None and prefix and len(self.index) >= _PROBE_MIN:
+            cap = _SMALL // self.vectors_per_item
+            if _count_items(db, prefix, cap + 1) <= cap:
+                restrict = self._allowed_vectors(db, prefix, None)
+                return self._restricted_hits(db, q, pool, restrict, prefix, None, now)
+        k = 2 * need
+        for _ in range(2):
+            vec_ids, sims = self.index.search(q, k)
+            best = self._owned(db, vec_ids, sims, prefix, allowed, now)
+            if len(best) >= pool or len(vec_ids) < k:  # enough, or the whole index seen
+                return _ranked(best, pool)
+            # Size k from the share of allowed hits, unless too few to estimate it.
+            k = math.ceil(1.5 * need * len(vec_ids) / max(len(best), 1))
+            if not best or k > _RETRY_MAX:
                 break
-            restrict = [row[0] for row in db.execute(*_sql.vector_ids_sql(prefix, allowed))]
-        return {item: (r, sim) for r, (item, sim) in enumerate(list(best.items())[:pool])}
+        restrict = self._allowed_vectors(db, prefix, allowed)
+        return self._restricted_hits(db, q, pool, restrict, prefix, allowed, now)
+
+    def _restricted_hits(
+        self,
+        db: sqlite3.Connection,
+        q: np.ndarray,
+        pool: int,
+        restrict: list[int],
+        prefix: tuple[str, ...],
+        allowed: list[int] | None,
+        now: int,
+    ) -> dict[int, tuple[int, float]]:
+        assert self.index is not None
+        k = pool * self.vectors_per_item
+        vec_ids, sims = self.index.search(q, k, candidates=restrict)
+        return _ranked(self._owned(db, vec_ids, sims, prefix, allowed, now), pool)
+
+    @staticmethod
+    def _allowed_vectors(
+        db: sqlite3.Connection, prefix: tuple[str, ...], allowed: list[int] | None
+    ) -> list[int]:
+        return [row[0] for row in db.execute(*_sql.vector_ids_sql(prefix, allowed))]
+
+    @staticmethod
+    def _owned(
+        db: sqlite3.Connection,
+        vec_ids: np.ndarray,
+        sims: np.ndarray,
+        prefix: tuple[str, ...],
+        allowed: list[int] | None,
+        now: int,
+    ) -> dict[int, float]:
+        """``item id -> best similarity`` of the hits the search may return, best first."""
+        owners = dict(db.execute(*_sql.vector_owners_sql(vec_ids.tolist(), prefix, now)))
+        allowed_set = None if allowed is None else set(allowed)
+        best: dict[int, float] = {}
+        for vid, sim in zip(vec_ids.tolist(), sims.tolist()):
+            item = owners.get(vid)
+            if item is not None and (allowed_set is None or item in allowed_set):
+                best.setdefault(item, sim)
+        return best
 
     def _scan(self, db: sqlite3.Connection, op: SearchOp, now: int) -> list[SearchItem]:
         if op.filter:
@@ -160,6 +219,17 @@ class Reader:
         return sorted(set(namespaces))[op.offset : op.offset + op.limit]
 
 
+def _count_items(db: sqlite3.Connection, prefix: tuple[str, ...], limit: int) -> int:
+    """How many items (live or not) are under ``prefix``, counting up to ``limit``."""
+    where, params = _sql.prefix_clause(prefix)
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM items WHERE {where} LIMIT ?)"
+    return db.execute(sql, (*params, limit)).fetchone()[0]
+
+
+def _ranked(best: dict[int, float], pool: int) -> dict[int, tuple[int, float]]:
+    return {item: (r, sim) for r, (item, sim) in enumerate(list(best.items())[:pool])}
+
+
 def _candidate(
     row: tuple, vec: tuple[int, float] | None, kw: tuple[int, float] | None
 ) -> Candidate:
@@ -173,6 +243,7 @@ def _candidate(
         created_at=dt(row[4]),
         accessed_at=dt(row[6]) if row[6] is not None else None,
         access_count=row[7],
+        namespace=row[1],
     )
 
 

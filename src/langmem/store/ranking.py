@@ -34,7 +34,14 @@ class RankingWeights:
     and scales importance and recency to one top RRF term. ``candidates`` is
     how many items each retriever hands to the fusion. The defaults were set
     on the LOCOMO dev split (``bench/README.md``): score fusion with
-    ``keyword=0.2`` beat every RRF setting tried.
+    ``keyword=0.2`` beat every RRF setting, normalisation and feedback tried.
+
+    With ``neighbours`` > 0, items put one after the other into the same
+    namespace (adjacent rowids, such as the turns of a conversation) lend each
+    other evidence: a candidate's score becomes ``max(own, (1 - neighbours) *
+    own + neighbours * best adjacent candidate's)``. Off by default: it suits
+    logs of turns (+0.03 recall@5 and @10 on LOCOMO's raw turns at 0.5), not
+    memories unrelated by the order they were written in.
     """
 
     similarity: float = 1.0
@@ -45,12 +52,15 @@ class RankingWeights:
     candidates: int = 50
     fusion: Literal["score", "rrf"] = "score"
     rrf_k: float = 60.0
+    neighbours: float = 0.0
 
     def __post_init__(self) -> None:
         if self.fusion not in ("score", "rrf"):
             raise ValueError(f"fusion must be 'score' or 'rrf', got {self.fusion!r}")
         if self.half_life_days <= 0 or self.candidates <= 0:
             raise ValueError("half_life_days and candidates must be positive")
+        if not 0.0 <= self.neighbours <= 1.0:
+            raise ValueError(f"neighbours must be within [0, 1], got {self.neighbours!r}")
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,7 @@ class Candidate:
     created_at: datetime | None = None
     accessed_at: datetime | None = None
     access_count: int = 0
+    namespace: str | None = None  # neighbours are adjacent rowids of one namespace
 
 
 def rank(
@@ -79,8 +90,22 @@ def rank(
         unit = 1.0
         base = _score_fusion(candidates, weights)
     scored = [(c, b + unit * _extras(c, weights, now)) for c, b in zip(candidates, base)]
+    if weights.neighbours:
+        scored = _spread_to_neighbours(scored, weights.neighbours)
     scored.sort(key=lambda cs: (-cs[1], cs[0].rowid))
     return scored
+
+
+def _spread_to_neighbours(
+    scored: list[tuple[Candidate, float]], share: float
+) -> list[tuple[Candidate, float]]:
+    by_pos = {(c.namespace, c.rowid): score for c, score in scored}
+    out = []
+    for c, score in scored:
+        near = [by_pos.get((c.namespace, c.rowid + d)) for d in (-1, 1)]
+        best = max((n for n in near if n is not None), default=score)
+        out.append((c, max(score, (1 - share) * score + share * best)))
+    return out
 
 
 def _score_fusion(candidates: Sequence[Candidate], w: RankingWeights) -> list[float]:
