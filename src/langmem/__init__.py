@@ -58,14 +58,13 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    # ruff: noqa: F401
     from langmem.knowledge import (
         create_memory_manager,
         create_memory_searcher,
         create_memory_store_manager,
         create_thread_extractor,
     )
-    from langmem.knowledge.extraction import MemoryStoreManager
+    from langmem.knowledge.extraction import MemoryStoreManager  # noqa: F401 (extra export)
     from langmem.knowledge.tools import create_manage_memory_tool, create_search_memory_tool
     from langmem.prompts.optimization import (
         create_multi_prompt_optimizer,
