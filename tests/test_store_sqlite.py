@@ -16,7 +16,7 @@ from langgraph.func import entrypoint
 from langgraph.store.base import PutOp
 from langgraph.store.memory import InMemoryStore
 
-from langmem.store import RankingWeights, SQLiteStore, _read
+from langmem.store import RankingWeights, SQLiteStore, _read, vectors
 from langmem.store import migrations as migrations_module
 from langmem.store.sqlite import SQLiteStore as Direct
 from langmem.testing import HashEmbeddings, ScriptedChatModel, ai
@@ -625,3 +625,35 @@ def test_filter_semantics_match_langgraph(value, filter):
         expected = None  # LangGraph raises on a non-numeric comparison; we answer False
     got = matches_filter(value, filter)
     assert got == expected or (expected is None and got is False)
+
+
+def test_quantized_shortlist_keeps_namespaces_isolated(monkeypatch):
+    """Above the quantized-copy threshold, searches stay isolated and rescored."""
+    monkeypatch.setattr(vectors, "_COARSE_MIN", 400)
+    monkeypatch.setattr(vectors, "_SHORTLIST_MIN", 32)
+    rng = np.random.default_rng(8)
+    vecs = rng.standard_normal((2_100, DIMS)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+
+    def embed(texts):
+        return [vecs[int(t[1:])].tolist() for t in texts]
+
+    store = SQLiteStore(
+        ":memory:", index={"dims": DIMS, "embed": embed, "fields": ["text"]}, search_mode="vector"
+    )
+    ns_of = {r: ("t", "a") if r < 1_500 else ("t", "b") for r in range(2_000)}
+    store.batch([PutOp(ns, f"v{r}", {"text": f"v{r}"}) for r, ns in ns_of.items()])
+    assert store._index.wait(30) and all(s.coarse is not None for s in store._index._shards)
+    recall = []
+    for q in range(2_000, 2_040):
+        for ns in (("t", "a"), ("t", "b")):
+            got = store.search(ns, query=f"v{q}", limit=10)
+            assert all(ns_of[int(r.key[1:])] == ns for r in got) and len(got) == 10
+            rows = [r for r in ns_of if ns_of[r] == ns]
+            exact = {f"v{r}" for r in np.array(rows)[np.argsort(-(vecs[rows] @ vecs[q]))[:10]]}
+            recall.append(len(exact & {r.key for r in got}) / 10)
+            for r in got:  # scores are the exact cosines, not quantized estimates
+                assert r.score == pytest.approx(float(vecs[int(r.key[1:])] @ vecs[q]), abs=3e-3)
+    assert np.mean(recall) >= 0.9
+    for r in range(0, 2_000, 37):  # every memory is its own nearest neighbour
+        assert store.search(ns_of[r], query=f"v{r}", limit=1)[0].key == f"v{r}"

@@ -1,5 +1,6 @@
 """VectorIndex: exact against brute force, candidate isolation, upsert/remove."""
 
+import faiss
 import numpy as np
 import pytest
 
@@ -100,3 +101,119 @@ def test_bad_input_is_rejected():
         index.add([1], np.array([[np.nan, 1, 1, 1]]))
     with pytest.raises(ValueError, match="dims"):
         index.search(np.ones(5), 1)
+
+
+@pytest.fixture
+def quantized(monkeypatch):
+    """Shards of a few hundred vectors get the quantized shortlist copy."""
+    monkeypatch.setattr(vectors, "_COARSE_MIN", 400)
+    monkeypatch.setattr(vectors, "_STALE_MIN", 64)
+    monkeypatch.setattr(vectors, "_SHORTLIST_MIN", 32)
+    monkeypatch.setattr(vectors, "_BUILD_CHUNK", 128)
+
+
+def built(index):
+    assert index.wait(30)
+    return [s.coarse is not None for s in index._shards]
+
+
+def test_quantized_shortlist_is_rescored_exactly(quantized):
+    rng = np.random.default_rng(3)
+    vecs = unit(rng, 2_000)
+    index = VectorIndex(16, shards=2)
+    index.add(range(2_000), vecs)
+    assert built(index) == [True, True]
+    recall = []
+    for q in unit(rng, 30):
+        got_ids, got_sims = index.search(q, 10)
+        exp_ids, _ = brute(np.arange(2_000), vecs, q, 10)
+        # Scores are the float16 rows' cosines, not the quantized estimates.
+        np.testing.assert_allclose(got_sims, vecs[got_ids] @ q, atol=2e-3)
+        assert np.all(np.diff(got_sims) <= 0)
+        recall.append(len(set(got_ids) & set(exp_ids)) / 10)
+    assert np.mean(recall) >= 0.9
+    # Every vector is its own nearest neighbour through the shortlist.
+    for i in rng.choice(2_000, 200, replace=False):
+        assert index.search(vecs[i], 1)[0][0] == i
+
+
+def test_rows_changed_after_encoding_are_never_missed(quantized):
+    rng = np.random.default_rng(4)
+    vecs = unit(rng, 1_300)
+    index = VectorIndex(16, shards=2)
+    index.add(range(1_300), vecs)
+    built(index)
+    current = {i: vecs[i] for i in range(1_300) if not 100 <= i < 130}
+    moved, extra = unit(rng, 5), unit(rng, 1)
+    index.add(range(10, 15), moved)  # updated in place: stale codes
+    index.remove(range(100, 130))  # holes filled by moving rows: stale codes
+    index.add([5_000], extra)  # appended after the build: encoded as it comes
+    current.update(zip(range(10, 15), moved))
+    current[5_000] = extra[0]
+    assert 0 < sum(len(s.stale) for s in index._shards) < 64  # no rebuild yet
+    for i, v in current.items():
+        ids, sims = index.search(v, 1)
+        assert ids[0] == i and sims[0] == pytest.approx(1.0, abs=2e-3)
+    for i in range(100, 130):
+        assert i not in index.search(vecs[i], 50)[0]
+
+
+def test_many_changes_trigger_a_rebuild(quantized):
+    rng = np.random.default_rng(5)
+    vecs = unit(rng, 1_300)
+    index = VectorIndex(16, shards=2)
+    index.add(range(1_300), vecs)
+    built(index)
+    first = [s.coarse for s in index._shards]
+    changed = np.arange(0, 1_300, 3)  # a third of each shard
+    vecs[changed] = unit(rng, len(changed))
+    index.add(changed, vecs[changed])
+    built(index)
+    assert all(a is not b for a, b in zip(first, (s.coarse for s in index._shards)))
+    assert all(len(s.stale) == 0 for s in index._shards)
+    for i in range(0, 1_300, 5):
+        assert index.search(vecs[i], 1)[0][0] == i
+
+
+def test_writes_during_a_build_are_not_lost(quantized, monkeypatch):
+    """Rows rewritten after the builder encoded them, and rows moved or appended
+    while it runs, are still found once the new copy is installed."""
+    rng = np.random.default_rng(6)
+    vecs = unit(rng, 1_000)
+    current = dict(enumerate(vecs))
+    index = VectorIndex(16, shards=1)
+    real_clone = faiss.clone_index
+
+    def while_building():
+        new = unit(rng, 50)
+        index.add(range(50), new)  # positions the builder has already encoded
+        index.remove(range(900, 920))  # the last rows move into these holes
+        current.update(zip(range(50), new))
+        for i in range(900, 920):
+            current.pop(i)
+        more = unit(rng, 30)
+        index.add(range(2_000, 2_030), more)
+        current.update(zip(range(2_000, 2_030), more))
+
+    class Observed:
+        """The builder's index, running ``while_building`` after its third chunk."""
+
+        def __init__(self, inner):
+            self.inner, self.chunks = inner, 0
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def add(self, x):
+            self.inner.add(x)
+            self.chunks += 1
+            if self.chunks == 3:
+                while_building()
+
+    monkeypatch.setattr(faiss, "clone_index", lambda ix: Observed(real_clone(ix)))
+    index.add(range(1_000), vecs)
+    assert built(index) == [True]
+    shard = index._shards[0]
+    assert shard.coarse.chunks > 3 and set(range(50)) <= shard.stale
+    for i, v in current.items():
+        assert index.search(v, 1)[0][0] == i
