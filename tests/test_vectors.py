@@ -1,4 +1,7 @@
-"""VectorIndex: exact against brute force, candidate isolation, upsert/remove."""
+"""VectorIndex: exact scans against brute force, candidate isolation, upsert/remove, and the
+quantized shortlist (rescoring, rows changed after encoding, rebuilds, close)."""
+
+import threading
 
 import faiss
 import numpy as np
@@ -217,3 +220,35 @@ def test_writes_during_a_build_are_not_lost(quantized, monkeypatch):
     assert shard.coarse.chunks > 3 and set(range(50)) <= shard.stale
     for i, v in current.items():
         assert index.search(v, 1)[0][0] == i
+
+
+def test_close_stops_a_build_and_search_stays_exact(quantized, monkeypatch):
+    rng = np.random.default_rng(7)
+    vecs = unit(rng, 1_000)
+    index = VectorIndex(16, shards=1)
+    in_build = threading.Event()
+    real_clone = faiss.clone_index
+
+    class Paused:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def add(self, x):
+            self.inner.add(x)
+            in_build.set()
+            index._closed.wait(10)  # hold the builder until close() is called
+
+    monkeypatch.setattr(faiss, "clone_index", lambda ix: Paused(real_clone(ix)))
+    index.add(range(1_000), vecs)
+    assert in_build.wait(10)
+    index.close()
+    shard = index._shards[0]
+    assert shard.coarse is None and shard.build_upto is None and index.wait(0)
+    index.add([1_000], unit(rng, 1))  # no new build after close
+    assert index._builder is not None and not index._builder.is_alive()
+    for q in unit(rng, 5):
+        exp_ids, _ = brute(np.arange(1_000), vecs, q, 10)
+        assert set(index.search(q, 10)[0]) - {1_000} <= set(exp_ids)

@@ -239,6 +239,8 @@ class SQLiteStore(BaseStore):
             if self._db is not None:
                 self._db.close()
                 self._db = None
+            if self._index is not None:
+                self._index.close()
 
     def __enter__(self) -> SQLiteStore:
         return self
@@ -448,6 +450,7 @@ class SQLiteStore(BaseStore):
         db = self._conn()
         self._data_version = db.execute("PRAGMA data_version").fetchone()[0]
         self._vectors_version = db.execute(_sql.VECTORS_VERSION_SQL).fetchone()[0]
+        self._index.close()
         self._index = VectorIndex(self.index_config["dims"])
         rows = self._conn().execute("SELECT id, embedding FROM vectors ORDER BY id")
         while chunk := rows.fetchmany(50_000):

@@ -186,6 +186,7 @@ class VectorIndex:
         self._slot = np.full(0, -1, dtype=np.int64)  # id -> pos * n_shards + shard
         self._lock = threading.RLock()
         self._builder: threading.Thread | None = None
+        self._closed = threading.Event()
 
     def __len__(self) -> int:
         return sum(len(s) for s in self._shards)
@@ -244,6 +245,11 @@ class VectorIndex:
                 self._shards[s].truncate(sizes[s])
             self._maybe_build()
 
+    def close(self) -> None:
+        """Stop a background build (the index stays searchable, exactly)."""
+        self._closed.set()
+        self.wait()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a background build of the quantized copy; False on timeout."""
         builder = self._builder
@@ -286,7 +292,7 @@ class VectorIndex:
 
     def _maybe_build(self) -> None:
         """Start building quantized copies for the shards that need one (lock held)."""
-        if self._builder is not None and self._builder.is_alive():
+        if self._closed.is_set() or (self._builder is not None and self._builder.is_alive()):
             return
         todo = [shard for shard in self._shards if shard.needs_coarse()]
         if todo:
@@ -310,7 +316,7 @@ class VectorIndex:
             trained.train(sample)
             for shard in shards:
                 coarse = faiss.clone_index(trained)
-                while True:
+                while not self._closed.is_set():
                     with self._lock:
                         start = coarse.ntotal
                         end = min(start + _BUILD_CHUNK, len(shard))
@@ -324,9 +330,11 @@ class VectorIndex:
                     coarse.add(chunk)
         except Exception:  # searches stay exact without the copy
             logger.exception("building the quantized vector copy failed")
+        finally:
             with self._lock:
                 for shard in shards:
-                    shard.build_upto, shard.pending = None, set()
+                    if shard.build_upto is not None:  # not installed: failed or closed
+                        shard.build_upto, shard.pending = None, set()
 
     def _grow(self, size: int) -> None:
         if size > len(self._slot):
