@@ -115,6 +115,35 @@ def quantized(monkeypatch):
     monkeypatch.setattr(vectors, "_BUILD_CHUNK", 128)
 
 
+def observe_build(monkeypatch, after_chunk):
+    """Run ``after_chunk(n)`` in the builder thread after it encodes its n-th chunk."""
+    real_clone = faiss.clone_index
+
+    class Observed:
+        def __init__(self, inner):
+            self.inner, self.chunks = inner, 0
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def add(self, x):
+            self.inner.add(x)
+            self.chunks += 1
+            after_chunk(self.chunks)
+
+    monkeypatch.setattr(faiss, "clone_index", lambda ix: Observed(real_clone(ix)))
+
+
+def built_index(seed, n, shards=2):
+    """An index of ``n`` random vectors whose quantized copies are built."""
+    rng = np.random.default_rng(seed)
+    vecs = unit(rng, n)
+    index = VectorIndex(16, shards=shards)
+    index.add(range(n), vecs)
+    assert built(index) == [True] * shards
+    return rng, vecs, index
+
+
 def built(index):
     assert index.wait(30)
     return [s.coarse is not None for s in index._shards]
@@ -141,11 +170,7 @@ def test_quantized_shortlist_is_rescored_exactly(quantized):
 
 
 def test_rows_changed_after_encoding_are_never_missed(quantized):
-    rng = np.random.default_rng(4)
-    vecs = unit(rng, 1_300)
-    index = VectorIndex(16, shards=2)
-    index.add(range(1_300), vecs)
-    built(index)
+    rng, vecs, index = built_index(4, 1_300)
     current = {i: vecs[i] for i in range(1_300) if not 100 <= i < 130}
     moved, extra = unit(rng, 5), unit(rng, 1)
     index.add(range(10, 15), moved)  # updated in place: stale codes
@@ -162,11 +187,7 @@ def test_rows_changed_after_encoding_are_never_missed(quantized):
 
 
 def test_many_changes_trigger_a_rebuild(quantized):
-    rng = np.random.default_rng(5)
-    vecs = unit(rng, 1_300)
-    index = VectorIndex(16, shards=2)
-    index.add(range(1_300), vecs)
-    built(index)
+    rng, vecs, index = built_index(5, 1_300)
     first = [s.coarse for s in index._shards]
     changed = np.arange(0, 1_300, 3)  # a third of each shard
     vecs[changed] = unit(rng, len(changed))
@@ -185,7 +206,6 @@ def test_writes_during_a_build_are_not_lost(quantized, monkeypatch):
     vecs = unit(rng, 1_000)
     current = dict(enumerate(vecs))
     index = VectorIndex(16, shards=1)
-    real_clone = faiss.clone_index
 
     def while_building():
         new = unit(rng, 50)
@@ -198,22 +218,7 @@ def test_writes_during_a_build_are_not_lost(quantized, monkeypatch):
         index.add(range(2_000, 2_030), more)
         current.update(zip(range(2_000, 2_030), more))
 
-    class Observed:
-        """The builder's index, running ``while_building`` after its third chunk."""
-
-        def __init__(self, inner):
-            self.inner, self.chunks = inner, 0
-
-        def __getattr__(self, name):
-            return getattr(self.inner, name)
-
-        def add(self, x):
-            self.inner.add(x)
-            self.chunks += 1
-            if self.chunks == 3:
-                while_building()
-
-    monkeypatch.setattr(faiss, "clone_index", lambda ix: Observed(real_clone(ix)))
+    observe_build(monkeypatch, lambda chunks: chunks == 3 and while_building())
     index.add(range(1_000), vecs)
     assert built(index) == [True]
     shard = index._shards[0]
@@ -227,21 +232,12 @@ def test_close_stops_a_build_and_search_stays_exact(quantized, monkeypatch):
     vecs = unit(rng, 1_000)
     index = VectorIndex(16, shards=1)
     in_build = threading.Event()
-    real_clone = faiss.clone_index
 
-    class Paused:
-        def __init__(self, inner):
-            self.inner = inner
+    def pause(chunks):
+        in_build.set()
+        index._closed.wait(10)  # hold the builder until close() is called
 
-        def __getattr__(self, name):
-            return getattr(self.inner, name)
-
-        def add(self, x):
-            self.inner.add(x)
-            in_build.set()
-            index._closed.wait(10)  # hold the builder until close() is called
-
-    monkeypatch.setattr(faiss, "clone_index", lambda ix: Paused(real_clone(ix)))
+    observe_build(monkeypatch, pause)
     index.add(range(1_000), vecs)
     assert in_build.wait(10)
     index.close()
