@@ -248,3 +248,16 @@ def test_close_stops_a_build_and_search_stays_exact(quantized, monkeypatch):
     for q in unit(rng, 5):
         exp_ids, _ = brute(np.arange(1_000), vecs, q, 10)
         assert set(index.search(q, 10)[0]) - {1_000} <= set(exp_ids)
+
+
+@pytest.mark.parametrize("dims", [15, 7])
+def test_quantized_copy_for_dims_without_an_even_split(quantized, dims):
+    splits = [vectors._subquantizers(d) for d in (384, 1536, 15, 9, 3, 7, 1)]
+    assert splits == [192, 768, 5, 3, 1, None, None]
+    rng = np.random.default_rng(9)
+    vecs = unit(rng, 1_000, dims)
+    index = VectorIndex(dims, shards=1)
+    index.add(range(1_000), vecs)
+    assert built(index) == [dims == 15]  # 7 dims: no good split, exact scans only
+    for i in range(0, 1_000, 50):
+        assert index.search(vecs[i], 1)[0][0] == i

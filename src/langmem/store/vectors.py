@@ -187,6 +187,7 @@ class VectorIndex:
         self._lock = threading.RLock()
         self._builder: threading.Thread | None = None
         self._closed = threading.Event()
+        self._subquantizers = _subquantizers(dims)
 
     def __len__(self) -> int:
         return sum(len(s) for s in self._shards)
@@ -292,7 +293,9 @@ class VectorIndex:
 
     def _maybe_build(self) -> None:
         """Start building quantized copies for the shards that need one (lock held)."""
-        if self._closed.is_set() or (self._builder is not None and self._builder.is_alive()):
+        if self._subquantizers is None or self._closed.is_set():
+            return
+        if self._builder is not None and self._builder.is_alive():
             return
         todo = [shard for shard in self._shards if shard.needs_coarse()]
         if todo:
@@ -311,7 +314,7 @@ class VectorIndex:
             with self._lock:
                 sample = _sample_rows(shards)
             trained = faiss.IndexPQFastScan(
-                self.dims, _subquantizers(self.dims), 4, faiss.METRIC_INNER_PRODUCT
+                self.dims, self._subquantizers, 4, faiss.METRIC_INNER_PRODUCT
             )
             trained.train(sample)
             for shard in shards:
@@ -417,9 +420,11 @@ def _sample_rows(shards: list[_Shard]) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def _subquantizers(dims: int) -> int:
-    """Two dimensions per 4-bit sub-quantizer (the largest divisor of ``dims`` up to dims/2)."""
-    return next(m for m in range(dims // 2, 0, -1) if dims % m == 0) if dims > 1 else 1
+def _subquantizers(dims: int) -> int | None:
+    """Sub-quantizers of two (or else three) dimensions each; None if ``dims`` splits into
+    neither (such as a prime above 3): coarser ones lose too many neighbours, so that
+    index keeps the exact scan."""
+    return next((m for m in range(dims // 2, 0, -1) if dims % m == 0 and dims // m <= 3), None)
 
 
 def _empty() -> tuple[np.ndarray, np.ndarray]:
