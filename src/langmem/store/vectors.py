@@ -12,8 +12,9 @@ faiss scalar-quantizer indexes, split into shards searched in parallel:
   float16 rounding on any data, ~0.3 ms at 10,000 vectors on two cores.
 - Above that, an unrestricted search first takes a shortlist from a 4-bit
   product-quantized copy (faiss ``IndexPQFastScan``, two dimensions per
-  sub-quantizer: 1/8 of the float16 bytes, scanned with in-register lookup
-  tables), then rescores the shortlist exactly on the float16 rows. On uniformly
+  sub-quantizer, or three for odd ``dims``: 1/8 of the float16 bytes, scanned
+  with in-register lookup tables; dims that split into neither keep the exact
+  scan), then rescores the shortlist exactly on the float16 rows. On uniformly
   random vectors (the hardest case for quantization) this takes ~1 ms at 100,000
   and ~3 ms at 1,000,000 instead of ~2.5 and ~17-27 ms for the full scan, with
   recall@10 1.0 and 0.998. The quantized copy is built by a background thread
