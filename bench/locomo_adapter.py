@@ -3,11 +3,13 @@
     python ../shared/tools/locomo_retrieval.py \\
         --setup bench/locomo_adapter.py:setup --searcher bench/locomo_adapter.py:search
 
-Environment: ``LOCOMO_MODE`` = ``hybrid`` (default), ``vector`` or ``neighbours`` (hybrid
-with ``RankingWeights(neighbours=NEIGHBOURS)``: adjacent turns lend each other evidence);
-``LOCOMO_EMBED`` =
-``local`` (MiniLM, cached on disk under ``bench/results/``, the default) or ``hash``
-(``HashEmbeddings``, for quick tests).
+Environment: ``LOCOMO_MODE`` = ``hybrid`` (default), ``vector``, ``keyword``, ``neighbours`` (hybrid
+with ``RankingWeights(neighbours=NEIGHBOURS)``: adjacent turns lend each other evidence),
+``late`` (``neighbours`` plus ``late_interaction=LATE``: MaxSim over stored token vectors,
+with the window of adjacent turns) or ``late-nowindow`` (hybrid plus ``late_interaction=LATE``);
+``LOCOMO_EMBED`` = ``local`` (MiniLM, cached on disk under ``bench/results/``, the default;
+the late modes run the model for every text, as they need its token vectors) or ``hash``
+(``HashEmbeddings``, for quick tests; not for the late modes).
 """
 
 from __future__ import annotations
@@ -25,27 +27,42 @@ from langmem.store import RankingWeights, SQLiteStore  # noqa: E402
 
 NAMESPACE = "locomo"
 NEIGHBOURS = 0.5
+LATE = 2.0
+# mode -> (search_mode, ranking weights)
+MODES = {
+    "hybrid": ("hybrid", RankingWeights()),
+    "vector": ("vector", RankingWeights()),
+    "keyword": ("keyword", RankingWeights()),
+    "neighbours": ("hybrid", RankingWeights(neighbours=NEIGHBOURS)),
+    "late": ("hybrid", RankingWeights(neighbours=NEIGHBOURS, late_interaction=LATE)),
+    "late-nowindow": ("hybrid", RankingWeights(late_interaction=LATE)),
+}
 
 
-def make_embeddings(name: str):
-    """``(embeddings, dims)`` for ``"local"`` (disk-cached MiniLM) or ``"hash"``."""
+def make_embeddings(name: str, *, tokens: bool = False):
+    """``(embeddings, dims)`` for ``"local"`` (MiniLM, disk-cached unless ``tokens``) or ``"hash"``."""
     if name == "hash":
         from langmem.testing import HashEmbeddings
 
         return HashEmbeddings(256), 256
     from langmem.store.embeddings import LOCAL_DIMS, resolve_embeddings
 
-    return CachedEmbeddings(resolve_embeddings("local"), RESULTS / "locomo-minilm.npz"), LOCAL_DIMS
+    local = resolve_embeddings("local")
+    if tokens:  # the cache holds sentence vectors only
+        return local, LOCAL_DIMS
+    return CachedEmbeddings(local, RESULTS / "locomo-minilm.npz"), LOCAL_DIMS
 
 
 def build_store(items, *, mode: str = "hybrid", embed: str = "local") -> SQLiteStore:
     """One memory per ``(conv_id, dia_id, text, when)``, namespaced per conversation."""
-    embeddings, dims = make_embeddings(embed)
-    ranking = RankingWeights(neighbours=NEIGHBOURS if mode == "neighbours" else 0.0)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
+    search_mode, ranking = MODES[mode]
+    embeddings, dims = make_embeddings(embed, tokens=ranking.late_interaction > 0)
     store = SQLiteStore(
         ":memory:",
         index={"dims": dims, "embed": embeddings, "fields": ["text"]},
-        search_mode="hybrid" if mode == "neighbours" else mode,
+        search_mode=search_mode,
         ranking=ranking,
     )
     ops = [

@@ -3,11 +3,15 @@
 Every turn of every conversation is a memory (namespace per conversation, text
 ``"[<session date>] <speaker>: <text>"``); every question of categories 1-4 is a
 ``store.search`` scored by recall@1/5/10 of its evidence turns, overall and per
-category. Modes: ``vector``, ``hybrid`` (the default store) and ``neighbours`` (hybrid where
-adjacent turns lend each other evidence, ``RankingWeights(neighbours=0.5)``). Embeddings: MiniLM (cached under ``bench/results/``). Reads the data
+category. Modes: ``vector``, ``hybrid`` (the default store), ``neighbours`` (hybrid where
+adjacent turns lend each other evidence, ``RankingWeights(neighbours=0.5)``), ``late``
+(``neighbours`` plus ``late_interaction=2.0``, token MaxSim with the adjacent-turn window)
+and ``late-nowindow`` (hybrid plus ``late_interaction=2.0``); see ``locomo_adapter.MODES``.
+Embeddings: MiniLM (cached under ``bench/results/``; the late modes run the model for
+every turn and question, which their setup time and search time include). Reads the data
 from ``../shared`` and never copies it.
 
-    python bench/locomo_retrieval.py [--modes vector hybrid neighbours] [--convs conv-26] [--embed hash]
+    python bench/locomo_retrieval.py [--modes vector hybrid neighbours late] [--convs conv-26] [--embed hash]
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from locomo_adapter import build_store, search_keys  # noqa: E402
+from locomo_adapter import MODES, build_store, search_keys  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "locomo" / "locomo_dev.json"
@@ -116,7 +120,9 @@ def run(data: Path, modes, embed: str = "local", convs=None) -> dict[str, dict]:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--modes", nargs="+", default=["vector", "hybrid", "neighbours"])
+    ap.add_argument(
+        "--modes", nargs="+", choices=list(MODES), default=["vector", "hybrid", "neighbours"]
+    )
     ap.add_argument("--embed", choices=["local", "hash"], default="local")
     ap.add_argument("--convs", nargs="*", default=None, help="only these sample_ids")
     ap.add_argument(
@@ -124,13 +130,13 @@ def main(argv=None) -> None:
     )
     args = ap.parse_args(argv)
     results = run(args.data, args.modes, args.embed, args.convs)
-    print(f"{'mode':<11}{'group':<15}{'n':>5}" + "".join(f"{f'recall@{k}':>11}" for k in KS))
+    print(f"{'mode':<15}{'group':<15}{'n':>5}" + "".join(f"{f'recall@{k}':>11}" for k in KS))
     for mode, summary in results.items():
         for group, agg in summary.items():
             if group != "timing":
                 cells = "".join(f"{agg[f'recall@{k}']:>11.3f}" for k in KS)
-                print(f"{mode:<11}{group:<15}{agg['n']:>5}{cells}")
-        print(f"{mode:<11}timing: {summary['timing']}")
+                print(f"{mode:<15}{group:<15}{agg['n']:>5}{cells}")
+        print(f"{mode:<15}timing: {summary['timing']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
 

@@ -11,7 +11,7 @@ import json
 import math
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -21,6 +21,7 @@ from langgraph.store.base import GetOp, Item, ListNamespacesOp, Op, Result, Sear
 
 from langmem.store import _sql
 from langmem.store._ops import importance_of, matches_filter, matches_namespace
+from langmem.store.late import TokenVectors, late_scores
 from langmem.store.ranking import Candidate, RankingWeights, fts_query, rank
 from langmem.store.vectors import VectorIndex
 
@@ -44,7 +45,16 @@ class Reader:
     weights: RankingWeights
     vectors_per_item: int  # expected vectors per item (index fields), sizes the vector pool
 
-    def read(self, db: sqlite3.Connection, op: Op, queries: dict[str, Any], now: int) -> Result:
+    def read(
+        self,
+        db: sqlite3.Connection,
+        op: Op,
+        queries: dict[str, Any],
+        now: int,
+        query_tokens: Mapping[str, TokenVectors] | None = None,
+    ) -> Result:
+        """Run one read op; ``queries`` (and, for late interaction, ``query_tokens``)
+        map each search's query text to its embedding."""
         if isinstance(op, GetOp):
             row = db.execute(*_sql.get_sql(op.namespace, op.key, now)).fetchone()
             if row is None:
@@ -53,12 +63,18 @@ class Reader:
                 db.execute(*_sql.refresh_ttl_sql(row[0], now))
             return item_from_row(row)
         if isinstance(op, SearchOp):
-            return self._search(db, op, queries.get(op.query) if op.query else None, now)
+            tokens = (query_tokens or {}).get(op.query) if op.query else None
+            return self._search(db, op, queries.get(op.query) if op.query else None, tokens, now)
         assert isinstance(op, ListNamespacesOp)
         return self._list_namespaces(db, op, now)
 
     def _search(
-        self, db: sqlite3.Connection, op: SearchOp, query_vector: Any, now: int
+        self,
+        db: sqlite3.Connection,
+        op: SearchOp,
+        query_vector: Any,
+        query_tokens: TokenVectors | None,
+        now: int,
     ) -> list[SearchItem]:
         match = fts_query(op.query) if op.query and self.keyword else None
         if query_vector is None and match is None:
@@ -89,7 +105,12 @@ class Reader:
             order = sorted(rows, key=lambda i: (-vec_hits[i][1], i))
             scored = [(rows[i], vec_hits[i][1]) for i in order]
         else:
-            candidates = [_candidate(rows[i], vec_hits.get(i), kw_hits.get(i)) for i in rows]
+            late: dict[int, tuple[float, float | None]] = {}
+            if self.weights.late_interaction and query_tokens is not None and rows:
+                late = self._late(db, query_tokens, list(rows), op.namespace_prefix, allowed, now)
+            candidates = [
+                _candidate(rows[i], vec_hits.get(i), kw_hits.get(i), late.get(i)) for i in rows
+            ]
             ranked = rank(candidates, self.weights, dt(now))
             scored = [(rows[c.rowid], score) for c, score in ranked]
         if len(scored) < op.offset + op.limit:  # as InMemoryStore: unindexed items come last
@@ -105,6 +126,31 @@ class Reader:
         return [
             item_from_row(row, score=None if score is None else float(score)) for row, score in page
         ]
+
+    def _late(
+        self,
+        db: sqlite3.Connection,
+        query: TokenVectors,
+        ids: Sequence[int],
+        prefix: tuple[str, ...],
+        allowed: list[int] | None,
+        now: int,
+    ) -> dict[int, tuple[float, float | None]]:
+        """Late-interaction scores of the candidates ``ids`` (see :func:`late_scores`).
+
+        The window view (with ``neighbours``) also reads the adjacent items,
+        when live, under ``prefix`` and allowed by the filter.
+        """
+        assert self.index is not None
+        window = bool(self.weights.neighbours)
+        near = sorted({j for i in ids for j in (i - 1, i, i + 1)}) if window else ids
+        parts: dict[int, tuple[str, list[TokenVectors]]] = {}
+        for item, ns, blob in db.execute(*_sql.token_rows_sql(near, prefix, allowed, now)):
+            parts.setdefault(item, (ns, []))[1].append(
+                TokenVectors.from_bytes(blob, self.index.dims)
+            )
+        tokens = {i: (ns, TokenVectors.concat(ts)) for i, (ns, ts) in parts.items()}
+        return late_scores(query, tokens, ids, window=window)
 
     def _vector_hits(
         self,
@@ -231,7 +277,10 @@ def _ranked(best: dict[int, float], pool: int) -> dict[int, tuple[int, float]]:
 
 
 def _candidate(
-    row: tuple, vec: tuple[int, float] | None, kw: tuple[int, float] | None
+    row: tuple,
+    vec: tuple[int, float] | None,
+    kw: tuple[int, float] | None,
+    late: tuple[float, float | None] | None,
 ) -> Candidate:
     return Candidate(
         rowid=row[0],
@@ -244,6 +293,8 @@ def _candidate(
         accessed_at=dt(row[6]) if row[6] is not None else None,
         access_count=row[7],
         namespace=row[1],
+        late=late[0] if late else None,
+        late_window=late[1] if late else None,
     )
 
 

@@ -128,6 +128,21 @@ def vector_owners_sql(vector_ids: Sequence[int], prefix: Sequence[str], now: int
     )
 
 
+def token_rows_sql(
+    item_ids: Sequence[int], prefix: Sequence[str], allowed: Sequence[int] | None, now: int
+) -> Sql:
+    """``(item id, namespace, token blob)`` of the given live items a search may see."""
+    where, params = ids_clause(item_ids, "v.item_id")
+    ns_where, ns_params = prefix_clause(prefix, "i.namespace")
+    ok_where, ok_params = ids_clause(allowed, "i.id")
+    return (
+        "SELECT v.item_id, i.namespace, v.tokens FROM vectors v JOIN items i ON i.id = v.item_id"
+        f" WHERE {where} AND {ns_where} AND {ok_where} AND v.tokens IS NOT NULL"
+        " AND (i.expires_at IS NULL OR i.expires_at > ?)",  # any order: MaxSim ignores it
+        (*params, *ns_params, *ok_params, now),
+    )
+
+
 def keyword_sql(
     match: str, prefix: Sequence[str], item_ids: Sequence[int] | None, now: int, limit: int
 ) -> Sql:

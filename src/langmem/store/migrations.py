@@ -85,6 +85,14 @@ def m003_vectors_version(db: sqlite3.Connection) -> None:
     db.execute("INSERT INTO meta VALUES ('vectors_version', 0)")
 
 
+@migration
+def m004_token_vectors(db: sqlite3.Connection) -> None:
+    # Late interaction: the embedded text's content-token vectors (layout:
+    # ranking.TokenVectors.to_bytes), NULL when the store does not keep them.
+    # In the vectors row, so every path that drops a vector drops its tokens.
+    db.execute("ALTER TABLE vectors ADD COLUMN tokens BLOB")
+
+
 def applied(db: sqlite3.Connection) -> list[str]:
     """Names of the migrations already applied, in order (read-only)."""
     exists = db.execute(

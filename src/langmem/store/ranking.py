@@ -1,4 +1,5 @@
-"""Pure scoring for hybrid recall: similarity, keyword match, importance, recency.
+"""Pure scoring for hybrid recall: similarity, keyword match, importance, recency,
+and late interaction (scores from :mod:`langmem.store.late`).
 
 No database here: the store gathers candidates (vector neighbours and FTS5
 matches with their metadata) and asks :func:`rank` to order them.
@@ -42,6 +43,22 @@ class RankingWeights:
     own + neighbours * best adjacent candidate's)``. Off by default: it suits
     logs of turns (+0.03 recall@5 and @10 on LOCOMO's raw turns at 0.5), not
     memories unrelated by the order they were written in.
+
+    With ``late_interaction`` > 0 (needs an embedder with token vectors, such as
+    ``"local"`` MiniLM, and ``search_mode="hybrid"``) the store keeps each
+    item's content-token vectors and adds ``late_interaction * late`` (times
+    one top RRF term with ``fusion="rrf"``). ``late`` is ColBERT-style MaxSim:
+    each content token of the query takes its best cosine with the item's
+    tokens, averaged with weights ``max(ln((n + 1) / (df + 0.5)), 0.01)`` (df:
+    how many of the ``n`` candidates hold that wordpiece). With ``neighbours``
+    > 0 it adds the same again over the item and its adjacent items of the same
+    namespace (a token's best cosine over the three), before neighbours spread.
+    Items written while it was 0 have no token vectors and get no credit.
+    LOCOMO (760 questions, turns as memories), recall@5 / @10 at 2.0: hybrid
+    0.584 / 0.681 -> 0.640 / 0.723; with ``neighbours=0.5`` 0.613 / 0.712 ->
+    0.701 / 0.777 (r@10 up on 5 of 5 conversations; flat for weights 1 to 3).
+    It costs about 8 KB per item and 3-6 ms per search. Off by default: only
+    measured on conversation turns.
     """
 
     similarity: float = 1.0
@@ -53,6 +70,7 @@ class RankingWeights:
     fusion: Literal["score", "rrf"] = "score"
     rrf_k: float = 60.0
     neighbours: float = 0.0
+    late_interaction: float = 0.0
 
     def __post_init__(self) -> None:
         if self.fusion not in ("score", "rrf"):
@@ -61,6 +79,8 @@ class RankingWeights:
             raise ValueError("half_life_days and candidates must be positive")
         if not 0.0 <= self.neighbours <= 1.0:
             raise ValueError(f"neighbours must be within [0, 1], got {self.neighbours!r}")
+        if not self.late_interaction >= 0:  # also rejects NaN
+            raise ValueError(f"late_interaction must be >= 0, got {self.late_interaction!r}")
 
 
 @dataclass(frozen=True)
@@ -77,6 +97,8 @@ class Candidate:
     accessed_at: datetime | None = None
     access_count: int = 0
     namespace: str | None = None  # neighbours are adjacent rowids of one namespace
+    late: float | None = None  # MaxSim of the query's tokens over the item's (0..1)
+    late_window: float | None = None  # the same over the item and its adjacent items
 
 
 def rank(
@@ -89,7 +111,10 @@ def rank(
     else:
         unit = 1.0
         base = _score_fusion(candidates, weights)
-    scored = [(c, b + unit * _extras(c, weights, now)) for c, b in zip(candidates, base)]
+    scored = [
+        (c, b + unit * (_extras(c, weights, now) + _late(c, weights)))
+        for c, b in zip(candidates, base)
+    ]
     if weights.neighbours:
         scored = _spread_to_neighbours(scored, weights.neighbours)
     scored.sort(key=lambda cs: (-cs[1], cs[0].rowid))
@@ -148,6 +173,10 @@ def _extras(c: Candidate, w: RankingWeights, now: datetime) -> float:
     return score
 
 
+def _late(c: Candidate, w: RankingWeights) -> float:
+    return w.late_interaction * ((c.late or 0.0) + (c.late_window or 0.0))
+
+
 _TERM = re.compile(r"\w+", re.UNICODE)
 # Function words that match nearly every memory and only add noise to BM25.
 _STOPWORDS = frozenset(
@@ -176,3 +205,4 @@ def fts_query(text: str, *, max_terms: int = 32) -> str | None:
     if not terms:
         return None
     return " OR ".join(f'"{t}"' for t in terms[:max_terms])
+

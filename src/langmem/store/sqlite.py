@@ -8,10 +8,13 @@
   ``content.importance``, in [0, 1]) and recency/strength by
   :func:`langmem.store.ranking.rank` (weights: ``ranking=RankingWeights(...)``);
   ``"vector"`` is LangGraph's pure cosine similarity (score = similarity);
-  ``"keyword"`` uses BM25 only and needs no embedder. Namespace prefix, filter and
-  expiry restrict the candidates *before* ranking. Searches with a query record
-  an access (``accessed_at``, ``access_count``) on the items they return.
-  Without a query: most recently updated first, score ``None``.
+  ``"keyword"`` uses BM25 only and needs no embedder. Opt-in late interaction
+  (``RankingWeights(late_interaction=...)``, local MiniLM embedder) also keeps
+  each indexed text's token vectors (``vectors.tokens``) and reranks by MaxSim.
+  Namespace prefix, filter and expiry restrict the candidates *before* ranking.
+  Searches with a query record an access (``accessed_at``, ``access_count``) on
+  the items they return. Without a query: most recently updated first, score
+  ``None``.
 - **TTL** as LangGraph (``ttl`` in minutes, refreshed on reads unless
   ``refresh_ttl=False``, ``ttl={"default_ttl", "refresh_on_read",
   "sweep_interval_minutes"}``); expired items are invisible, swept by writes every
@@ -38,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import sqlite3
@@ -61,6 +65,7 @@ from langgraph.store.base import (
     validate_op_namespace,
 )
 
+from langmem.errors import ConfigurationError
 from langmem.store import _sql
 from langmem.store._ops import (
     Plan,
@@ -68,8 +73,9 @@ from langmem.store._ops import (
     tokenize_fields,
 )
 from langmem.store._read import Reader, dt, now_us
-from langmem.store.embeddings import resolve_embeddings
+from langmem.store.embeddings import TokenEmbeddings, resolve_embeddings
 from langmem.store.history import HistoryEntry, current_origin, recording_origin
+from langmem.store.late import TokenVectors
 from langmem.store.migrations import migrate
 from langmem.store.ranking import RankingWeights
 from langmem.store.vectors import VectorIndex
@@ -127,6 +133,9 @@ class SQLiteStore(BaseStore):
         self.busy_timeout = busy_timeout
         self.embed_batch_size = embed_batch_size
         self.index_config, self.embeddings, self._fields = _resolve_index(index, search_mode)
+        self._late = self.ranking.late_interaction > 0
+        if self._late:
+            _check_late_interaction(self.embeddings, search_mode)
         self._index = VectorIndex(self.index_config["dims"]) if self.embeddings else None
         self._lock = threading.RLock()
         self._next_sweep = 0.0
@@ -141,6 +150,8 @@ class SQLiteStore(BaseStore):
         plan = self._plan(ops)
         if self.embeddings is None:
             return self._run(plan, {}, [])
+        if self._late:
+            return self._run_with_tokens(plan)
         queries = {q: self.embeddings.embed_query(q) for q in plan.queries}
         docs = [
             v
@@ -153,6 +164,8 @@ class SQLiteStore(BaseStore):
         plan = self._plan(ops)
         if self.embeddings is None:
             return await asyncio.to_thread(self._run, plan, {}, [])
+        if self._late:  # the local model runs in this thread either way
+            return await asyncio.to_thread(self._run_with_tokens, plan)
         vectors = await asyncio.gather(*(self.embeddings.aembed_query(q) for q in plan.queries))
         queries = dict(zip(plan.queries, vectors))
         docs = [
@@ -161,6 +174,20 @@ class SQLiteStore(BaseStore):
             for v in await self.embeddings.aembed_documents(chunk)
         ]
         return await asyncio.to_thread(self._run, plan, queries, docs)
+
+    def _run_with_tokens(self, plan: Plan) -> list[Result]:
+        """Late interaction: vectors and token vectors from one pass per text, then run."""
+        assert isinstance(self.embeddings, TokenEmbeddings)
+        embed = self.embeddings.embed_with_tokens
+        query_vectors, query_tokens = embed(plan.queries) if plan.queries else ([], [])
+        docs: list[Any] = []
+        doc_tokens: list[TokenVectors] = []
+        for chunk in _chunks(plan.doc_texts, self.embed_batch_size):
+            vectors, tokens = embed(chunk)
+            docs += vectors
+            doc_tokens += tokens
+        queries = dict(zip(plan.queries, query_vectors))
+        return self._run(plan, queries, docs, dict(zip(plan.queries, query_tokens)), doc_tokens)
 
     def _plan(self, ops: Iterable[Op]) -> Plan:
         return plan_ops(
@@ -265,8 +292,16 @@ class SQLiteStore(BaseStore):
             raise RuntimeError("SQLiteStore is closed")
         return self._db
 
-    def _run(self, plan: Plan, queries: dict[str, Any], docs: list[Any]) -> list[Result]:
+    def _run(
+        self,
+        plan: Plan,
+        queries: dict[str, Any],
+        docs: list[Any],
+        query_tokens: dict[str, TokenVectors] | None = None,
+        doc_tokens: list[TokenVectors] | None = None,
+    ) -> list[Result]:
         vectors = _split(docs, plan.texts) if self.embeddings is not None else {}
+        tokens = _split(doc_tokens, plan.texts) if doc_tokens is not None else {}
 
         def body(db: sqlite3.Connection, changes: _IndexChanges) -> list[Result]:
             now = now_us()
@@ -283,10 +318,11 @@ class SQLiteStore(BaseStore):
                 minutes = 1 if minutes is None else minutes
                 self._next_sweep = time.monotonic() + 60 * minutes
             for i, op in plan.reads:
-                plan.results[i] = reader.read(db, op, queries, now)
+                plan.results[i] = reader.read(db, op, queries, now, query_tokens)
             for item_key, op in plan.puts.items():
                 texts = plan.texts.get(item_key, [])
-                self._put(db, changes, op, texts, vectors.get(item_key), now, plan.origin)
+                embedded = vectors.get(item_key), tokens.get(item_key)
+                self._put(db, changes, op, texts, *embedded, now, plan.origin)
             return plan.results
 
         # Query searches record accesses: take the write lock up front rather
@@ -341,6 +377,7 @@ class SQLiteStore(BaseStore):
         op: PutOp,
         texts: list[tuple[str, str]],
         vectors: list[Any] | None,
+        tokens: list[TokenVectors] | None,
         now: int,
         origin: str | None,
     ) -> None:
@@ -367,11 +404,15 @@ class SQLiteStore(BaseStore):
                     "INSERT INTO items_fts (rowid, text) VALUES (?, ?)",
                     (item_id, "\n".join(t for _, t in texts)),
                 )
-            for (path, _), vector in zip(texts, vectors or ()):
+            for (path, _), vector, toks in zip(
+                texts, vectors or (), tokens or itertools.repeat(None)
+            ):
                 blob = self._blob(vector)
+                token_blob = toks.to_bytes() if toks is not None and len(toks.ids) else None
                 vid = db.execute(
-                    "INSERT INTO vectors (item_id, path, embedding) VALUES (?, ?, ?) RETURNING id",
-                    (item_id, path, blob),
+                    "INSERT INTO vectors (item_id, path, embedding, tokens) VALUES (?, ?, ?, ?)"
+                    " RETURNING id",
+                    (item_id, path, blob, token_blob),
                 ).fetchone()[0]
                 changes.add(vid, np.frombuffer(blob, dtype=np.float32))
         self._record(db, op.namespace, op.key, "put", old, new, now, origin)
@@ -513,6 +554,17 @@ def _resolve_index(index: IndexConfig | None, mode: str) -> tuple[dict | None, A
     if not isinstance(config.get("dims"), int) or config["dims"] <= 0:
         raise ValueError("index['dims'] must be a positive int")
     return config, resolve_embeddings(embed), fields
+
+
+def _check_late_interaction(embeddings: Any, mode: str) -> None:
+    if mode != "hybrid":
+        raise ValueError(f"late_interaction needs search_mode='hybrid', got {mode!r}")
+    if not isinstance(embeddings, TokenEmbeddings):
+        found = "no embedder" if embeddings is None else type(embeddings).__name__
+        raise ConfigurationError(
+            "RankingWeights.late_interaction needs an embedder with token vectors "
+            f"(index embed='local'), got {found}"
+        )
 
 
 def _split(docs: list[Any], texts: dict) -> dict:
