@@ -261,3 +261,50 @@ def test_quantized_copy_for_dims_without_an_even_split(quantized, dims):
     assert built(index) == [dims == 15]  # 7 dims: no good split, exact scans only
     for i in range(0, 1_000, 50):
         assert index.search(vecs[i], 1)[0][0] == i
+
+
+def test_concurrent_writers_and_searchers_during_rebuilds(quantized):
+    """Writers and searchers race background builds; afterwards every live vector is
+    found under its id and no removed id comes back."""
+    rng, vecs, index = built_index(10, 1_300)
+    first = [s.coarse for s in index._shards]
+    lock = threading.Lock()
+    current = dict(enumerate(vecs))
+    errors = []
+
+    def writer(seed):
+        r = np.random.default_rng(seed)
+        for _ in range(60):
+            ids = r.choice(1_300, 20, replace=False)
+            new = unit(r, 20)
+            with lock:  # the model of what the index should hold
+                index.add(ids, new)
+                current.update(zip(ids.tolist(), new))
+                gone = int(r.integers(1_300))
+                index.remove([gone])
+                current.pop(gone, None)
+
+    def searcher(seed):
+        r = np.random.default_rng(seed)
+        try:
+            for q in unit(r, 200):
+                ids, sims = index.search(q, 10)
+                assert len(ids) == 10 and np.all(np.diff(sims) <= 1e-6)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(s,)) for s in (1, 2)]
+    threads += [threading.Thread(target=searcher, args=(s,)) for s in (3, 4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    built(index)
+    assert all(a is not b for a, b in zip(first, (s.coarse for s in index._shards)))  # rebuilt
+    assert len(index) == len(current)
+    for i, v in current.items():
+        assert index.search(v, 1)[0][0] == i
+    removed = set(range(1_300)) - set(current)
+    for q in unit(rng, 20):
+        assert not removed & set(index.search(q, 50)[0].tolist())
