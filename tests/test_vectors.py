@@ -308,3 +308,23 @@ def test_concurrent_writers_and_searchers_during_rebuilds(quantized):
     removed = set(range(1_300)) - set(current)
     for q in unit(rng, 20):
         assert not removed & set(index.search(q, 50)[0].tolist())
+
+
+def test_deleted_rows_count_towards_a_rebuild_and_small_shards_scan_exactly(quantized):
+    rng, vecs, index = built_index(11, 1_300)
+    first = [s.coarse for s in index._shards]
+    # The last rows of each shard: no row moves, only codes past the end go out of date.
+    tails = [s.ids[len(s) - 100 : len(s)].tolist() for s in index._shards]
+    index.remove([i for tail in tails for i in tail])
+    built(index)
+    assert all(a is not b for a, b in zip(first, (s.coarse for s in index._shards)))
+    assert all(s.coarse.ntotal == len(s) for s in index._shards)
+    # Shrunk below the threshold: the copy is dropped and searches are exact again.
+    keep = rng.choice(sorted(set(range(1_300)) - {i for t in tails for i in t}), 300, replace=False)
+    index.remove(sorted(set(range(1_300)) - set(keep.tolist())))
+    assert all(s.coarse is None for s in index._shards) and len(index) == 300
+    for q in unit(rng, 20):  # exact up to float16 rounding
+        got_ids, got_sims = index.search(q, 10)
+        _, exp_sims = brute(keep, vecs[keep], q, 10)
+        assert set(got_ids) <= set(keep.tolist())
+        np.testing.assert_allclose(got_sims, exp_sims, atol=2e-3)

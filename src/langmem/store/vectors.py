@@ -61,7 +61,7 @@ _SHORTLIST_MIN = 256
 _SHORTLIST_FACTOR = 4
 _SHORTLIST_MAX_K = 256
 # Rebuild the quantized copy once more than max(_STALE_MIN, len / _STALE_SHARE)
-# of a shard's rows changed after they were encoded.
+# of a shard's codes are out of date (rows changed after encoding, or deleted).
 _STALE_MIN = 4_096
 _STALE_SHARE = 64
 _TRAIN_MAX = 16_384  # training sample of the product quantizer
@@ -73,8 +73,8 @@ class _Shard:
     optionally a product-quantized copy of the rows for shortlists.
 
     ``coarse`` covers positions ``[0, coarse.ntotal)`` (never fewer than the
-    shard holds); ``stale`` holds the positions whose row changed after it was
-    encoded. While a rebuild runs, ``build_upto`` is how far it has read and
+    shard holds; codes past its end belong to deleted rows); ``stale`` holds the
+    positions whose row changed after it was encoded. While a rebuild runs, ``build_upto`` is how far it has read and
     ``pending`` the positions below that written since.
     """
 
@@ -125,7 +125,10 @@ class _Shard:
     def truncate(self, n: int) -> None:
         self.index.codes.resize(n * self.index.code_size)
         self.index.ntotal = n
-        self.stale = {p for p in self.stale if p < n}
+        if n < _COARSE_MIN:  # small again: exact scans (a running build still installs)
+            self.coarse, self.stale = None, set()
+        else:
+            self.stale = {p for p in self.stale if p < n}
 
     def _changed(self, positions: np.ndarray) -> None:
         if self.coarse is not None:
@@ -134,10 +137,15 @@ class _Shard:
             self.pending.update(positions[positions < self.build_upto].tolist())
 
     def needs_coarse(self) -> bool:
+        """No copy yet, or too many of its codes out of date: rows changed since
+        encoding, and codes past the end (deleted rows), which crowd the shortlist."""
         n = len(self)
         if self.build_upto is not None or n < _COARSE_MIN:
             return False
-        return self.coarse is None or len(self.stale) > max(_STALE_MIN, n // _STALE_SHARE)
+        if self.coarse is None:
+            return True
+        outdated = len(self.stale) + self.coarse.ntotal - n
+        return outdated > max(_STALE_MIN, n // _STALE_SHARE)
 
     def scan(self, q: np.ndarray, k: int, allowed: np.ndarray | None = None):
         """Top ``k`` (sims, ids) of this shard, optionally only at ``allowed`` positions."""
