@@ -7,9 +7,8 @@ candidates' token blobs and hands them to :func:`late_scores`, whose results
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -81,7 +80,7 @@ def late_scores(
         return {}
     pool = [j for j, (_, t) in tokens.items() if len(t.ids)]
     col = {j: k for k, j in enumerate(pool)}
-    with _one_blas_thread():
+    with _blas().limit(limits=1):  # waking a thread team costs more than it saves here
         best = _best_cosines(query, [tokens[j][1] for j in pool])
     weights = _idf_weights(query, [tokens[i][1] for i in own])
     weights /= weights.sum()
@@ -115,13 +114,6 @@ def _idf_weights(query: TokenVectors, docs: Sequence[TokenVectors]) -> np.ndarra
 
 def _starts(docs: Sequence[TokenVectors]) -> np.ndarray:
     return np.cumsum([0] + [len(d.ids) for d in docs[:-1]])
-
-
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """Run BLAS on one thread: a small matmul pays more to wake a thread team than it saves."""
-    with _blas().limit(limits=1):
-        yield
 
 
 @functools.cache

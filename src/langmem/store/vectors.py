@@ -74,8 +74,9 @@ class _Shard:
 
     ``coarse`` covers positions ``[0, coarse.ntotal)`` (never fewer than the
     shard holds; codes past its end belong to deleted rows); ``stale`` holds the
-    positions whose row changed after it was encoded. While a rebuild runs, ``build_upto`` is how far it has read and
-    ``pending`` the positions below that written since.
+    positions whose row changed after it was encoded. While a rebuild runs,
+    ``build_upto`` is how far it has read and ``pending`` the positions below
+    that written since.
     """
 
     def __init__(self, dims: int) -> None:
@@ -164,7 +165,8 @@ class _Shard:
         return sims[0][keep], self.ids[pos[0][keep]]
 
     def _shortlist(self, q: np.ndarray, k: int):
-        """Quantized shortlist plus every stale row, rescored on the float16 rows."""
+        """Quantized shortlist plus every stale row, rescored on the float16 rows
+        (at least ``k`` of them when the shard holds that many)."""
         n = len(self)
         r = min(max(_SHORTLIST_MIN, _SHORTLIST_FACTOR * k), self.coarse.ntotal)
         _, pos = self.coarse.search(q[None], r)
@@ -172,16 +174,13 @@ class _Shard:
         if self.stale:
             stale = np.fromiter(self.stale, np.int64, len(self.stale))
             pos = np.concatenate([pos, stale[stale < n]])
-        pos = np.unique(pos)
-        sims = self.rows()[pos].astype(np.float32) @ q
-        if len(pos) > k:
-            top = np.argpartition(-sims, k - 1)[:k]
-            pos, sims = pos[top], sims[top]
-        return sims, self.ids[pos]
+        pos = np.unique(pos)  # the caller keeps the best k of all shards
+        return self.rows()[pos].astype(np.float32) @ q, self.ids[pos]
 
 
 class VectorIndex:
-    """Cosine search over float16 vectors by a sharded SIMD scan (see module doc).
+    """Cosine search over float16 vectors: sharded SIMD scans, or quantized
+    shortlists rescored exactly for large shards (see module doc).
 
     Thread-safe: every method holds the index's lock.
     """
