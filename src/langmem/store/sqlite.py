@@ -8,9 +8,11 @@
   ``content.importance``, in [0, 1]) and recency/strength by
   :func:`langmem.store.ranking.rank` (weights: ``ranking=RankingWeights(...)``);
   ``"vector"`` is LangGraph's pure cosine similarity (score = similarity);
-  ``"keyword"`` uses BM25 only and needs no embedder. Opt-in late interaction
-  (``RankingWeights(late_interaction=...)``, local MiniLM embedder) also keeps
-  each indexed text's token vectors (``vectors.tokens``) and reranks by MaxSim.
+  ``"keyword"`` uses BM25 only and needs no embedder. With an embedder that
+  gives token vectors (the local MiniLM) hybrid search also keeps each indexed
+  text's token vectors (``vectors.tokens``) and adds a MaxSim score
+  (``RankingWeights.late_interaction``); conversation turns (chat-message values,
+  :func:`~langmem.store.ranking.is_turn`) lend adjacent turns evidence.
   Namespace prefix, filter and expiry restrict the candidates *before* ranking.
   Searches with a query record an access (``accessed_at``, ``access_count``) on
   the items they return. Without a query: most recently updated first, score
@@ -49,6 +51,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 import numpy as np
@@ -57,6 +60,7 @@ from langgraph.store.base import (
     GetOp,
     IndexConfig,
     InvalidNamespaceError,
+    Item,
     Op,
     PutOp,
     Result,
@@ -133,7 +137,9 @@ class SQLiteStore(BaseStore):
         self.busy_timeout = busy_timeout
         self.embed_batch_size = embed_batch_size
         self.index_config, self.embeddings, self._fields = _resolve_index(index, search_mode)
-        self._late = self.ranking.late_interaction > 0
+        tokens = search_mode == "hybrid" and isinstance(self.embeddings, TokenEmbeddings)
+        self.ranking = self.ranking.resolved(token_vectors=tokens)
+        self._late = bool(self.ranking.late_interaction)
         if self._late:
             _check_late_interaction(self.embeddings, search_mode)
         self._index = VectorIndex(self.index_config["dims"]) if self.embeddings else None
@@ -255,6 +261,41 @@ class SQLiteStore(BaseStore):
         self, namespace: tuple[str, ...], key: str | None = None, *, compact: bool = True
     ) -> int:
         return await asyncio.to_thread(self.erase, namespace, key, compact=compact)
+
+    def restore(self, items: Iterable[Item], history: Iterable[HistoryEntry] = ()) -> int:
+        """Write ``items`` with their own ``created_at``/``updated_at`` (an import of an export).
+
+        Values are indexed (embedded) as by ``put``. The history of each restored item
+        becomes its entries in ``history`` (oldest first) or, if there are none, one
+        ``put`` at its ``updated_at``. Access statistics start afresh. Two transactions
+        (the puts, then the timestamps and history): rerunning an interrupted restore
+        completes it. Returns the number of items written.
+        """
+        items = list(items)
+        origin = current_origin() or self.default_origin
+        entries: dict[tuple[tuple[str, ...], str], list[HistoryEntry]] = {}
+        for entry in history:
+            entries.setdefault((tuple(entry.namespace), entry.key), []).append(entry)
+
+        def body(db: sqlite3.Connection, changes: _IndexChanges) -> int:
+            for item in items:
+                ns = tuple(item.namespace)
+                db.execute(
+                    "UPDATE items SET created_at = ?, updated_at = ? WHERE namespace = ? AND key = ?",
+                    (_us(item.created_at), _us(item.updated_at), _sql.ns_text(ns), item.key),
+                )
+                db.execute(*_sql.erase_history_sql(ns, item.key))
+                recorded = entries.get((ns, item.key)) or [
+                    HistoryEntry(ns, item.key, "put", None, item.value, item.updated_at, origin)
+                ]
+                for e in recorded:
+                    old, new = (None if v is None else _json(v) for v in (e.old_value, e.new_value))
+                    self._record(db, ns, item.key, e.action, old, new, _us(e.at), e.origin)
+            return len(items)
+
+        with self._lock:
+            self.batch([PutOp(tuple(i.namespace), i.key, i.value) for i in items])
+            return self._transaction(body, write=True)
 
     def sweep_ttl(self) -> int:
         """Delete expired items now; returns how many were removed."""
@@ -586,6 +627,17 @@ def _check_namespace(namespace: tuple[str, ...]) -> None:
     if not namespace:
         raise InvalidNamespaceError("Namespace cannot be empty.")
     validate_op_namespace(GetOp(tuple(namespace), ""))
+
+
+def _us(at: datetime) -> int:
+    """Microseconds since the epoch (UTC; a naive datetime counts as UTC)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return (at - dt(0)) // timedelta(microseconds=1)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
