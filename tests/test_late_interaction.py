@@ -138,7 +138,7 @@ def test_token_vectors_are_stored_and_removed_with_their_item(tmp_path):
 @core
 async def test_late_interaction_off_computes_and_stores_no_tokens():
     embed = WordEmbeddings()
-    store = _store(embed=embed)
+    store = _store(embed=embed, late_interaction=0.0)
     store.put(("a",), "k", {"text": "dog"})
     await store.aput(("a",), "k2", {"text": "cat"})
     assert _keys(store, ("a",), "dog")[0] == "k"
@@ -147,10 +147,25 @@ async def test_late_interaction_off_computes_and_stores_no_tokens():
 
 
 @core
+def test_late_interaction_is_on_by_default_only_with_a_token_embedder():
+    embed = WordEmbeddings()
+    store = SQLiteStore(index={"dims": DIMS, "embed": embed, "fields": ["text"]})
+    assert store.ranking.late_interaction == 2.0
+    store.put(("a",), "k", {"text": "dog cat"})
+    assert embed.token_calls == 1 and len(_token_rows(store)) == 1
+    hashed = SQLiteStore(index={"dims": DIMS, "embed": HashEmbeddings(DIMS), "fields": ["text"]})
+    assert hashed.ranking.late_interaction == 0.0
+    vector = SQLiteStore(index={"dims": DIMS, "embed": embed}, search_mode="vector")
+    assert vector.ranking.late_interaction == 0.0  # MaxSim is part of hybrid ranking only
+    vector.put(("a",), "k", {"text": "dog"})
+    assert embed.token_calls == 1
+
+
+@core
 def test_maxsim_reorders_only_when_a_token_matches_better():
     # "puppy" is nearer the query "dog" as a whole; "dog cat cat cat cat" holds "dog" itself.
     docs = {"exact": "dog cat cat cat cat", "near": "puppy"}
-    plain, late = _store(), _store(late_interaction=2.0)
+    plain, late = _store(late_interaction=0.0), _store(late_interaction=2.0)
     for store in (plain, late):
         for key, text in docs.items():
             store.put(("a",), key, {"text": text})
@@ -195,18 +210,21 @@ def test_late_scores_weigh_rare_tokens_and_keep_the_window_in_its_namespace():
         3: ("a", tv("cat")),
         4: ("b", tv("dog")),  # adjacent to 3 but in another namespace
     }
-    got = late_scores(query, tokens, [1, 3], window=False)
+    got = late_scores(query, tokens, [1, 3])
     assert set(got) == {1, 3} and got[1][1] is None
     # IDF among the 2 candidates: "dog" is in neither, "cat" in both, so "dog" weighs more.
     w_dog, w_cat = np.log(3 / 0.5), np.log(3 / 2.5)
     assert got[1][0] == pytest.approx(w_cat / (w_dog + w_cat), abs=1e-3)
-    win = late_scores(query, tokens, [1, 3], window=True)
+    win = late_scores(query, tokens, [1, 3], window={1, 2, 3, 4})
     assert win[1] == (pytest.approx(got[1][0]), pytest.approx(1.0, abs=1e-3))  # via rowid 2
     assert win[3][1] == pytest.approx(1.0, abs=1e-3)  # 2 (same namespace), not 4
     alone = {3: tokens[3], 4: tokens[4]}
-    own, window = late_scores(query, alone, [3], window=True)[3]
+    own, window = late_scores(query, alone, [3], window={3, 4})[3]
     assert window == pytest.approx(own)  # 4's "dog" does not count
-    assert late_scores(query, {}, [1], window=True) == {}
+    # Only turns have windows, and only turns lend: 2 is no turn here, 1 and 3 are.
+    memories = late_scores(query, tokens, [1, 2, 3], window={1, 3})
+    assert memories[1][1] == pytest.approx(memories[1][0]) and memories[2][1] is None
+    assert late_scores(query, {}, [1], window={1}) == {}
 
 
 def _spy(monkeypatch) -> dict[int, Candidate]:
@@ -235,23 +253,31 @@ def test_window_reads_only_live_allowed_neighbours_of_the_same_namespace(monkeyp
         ("a", "a6", "cat", "x"),
         ("a", "a7", "cat", "x"),
         ("a", "a8", "dog", "x"),
+        ("a", "m1", "cat", "x"),  # an extracted memory after the turns: no window
+        ("a", "m2", "dog", "x"),  # lends nothing to m1
     ]
-    for ns, key, text, kind in rows:
+    for ns, key, text, tag in rows:
         ttl = 0.0005 if key == "a5" else None  # 30 ms
-        store.put((ns,), key, {"text": text, "kind": kind}, ttl=ttl)
+        kind = "turn" if key[0] != "m" else "Memory"
+        store.put((ns,), key, {"text": text, "tag": tag, "kind": kind}, ttl=ttl)
     time.sleep(0.05)
     ids = dict(store._conn().execute("SELECT key, id FROM items"))
-    assert [ids[key] for _, key, _, _ in rows] == list(range(1, 10))
+    assert [ids[key] for _, key, _, _ in rows] == list(range(1, 12))
     seen = _spy(monkeypatch)
 
     def windowed(**search) -> dict[str, bool]:  # key -> did a neighbour lend "dog"?
         seen.clear()
         store.search(("a",), query="dog", limit=10, **search)
         by_key = {k: seen[i] for k, i in ids.items() if i in seen}
-        return {k: c.late_window > c.late + 0.5 for k, c in by_key.items() if k != "a8"}
+        assert by_key["m1"].late_window is None and by_key["m1"].turn is False
+        return {
+            k: c.late_window > c.late + 0.5
+            for k, c in by_key.items()
+            if k not in ("a8", "m1", "m2")
+        }
 
     # a1: only b1; a2, a4: a3 filtered out (a4: a5 expired); a6: a5 expired; a7: a8.
-    assert windowed(filter={"kind": "x"}) == {
+    assert windowed(filter={"tag": "x"}) == {
         "a1": False,
         "a2": False,
         "a4": False,
@@ -271,7 +297,7 @@ def test_window_reads_only_live_allowed_neighbours_of_the_same_namespace(monkeyp
 @core
 def test_items_without_tokens_rank_on_their_other_signals(tmp_path):
     path = tmp_path / "mixed.db"
-    with _store(path) as plain:  # written without late interaction
+    with _store(path, late_interaction=0.0) as plain:  # written without late interaction
         plain.put(("a",), "old", {"text": "dog"})
     with _store(path, late_interaction=2.0) as late:
         late.put(("a",), "new", {"text": "cat cat dog"})

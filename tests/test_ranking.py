@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from langmem.store.ranking import Candidate, RankingWeights, fts_query, rank
+from langmem.store.ranking import Candidate, RankingWeights, fts_query, is_turn, rank
 
 pytestmark = pytest.mark.core
 
@@ -77,21 +77,43 @@ def test_ties_are_deterministic_by_rowid_and_bad_weights_rejected():
         RankingWeights(half_life_days=0)
 
 
-def test_neighbours_lend_a_share_of_their_score_within_one_namespace():
+def test_neighbours_lend_a_share_of_their_score_between_turns_of_one_namespace():
     w = RankingWeights(importance=0.0, recency=0.0, keyword=0.0, neighbours=0.5)
-    question = Candidate(10, vector_sim=0.8, namespace="chat")
-    answer = Candidate(11, vector_sim=0.2, namespace="chat")  # the turn after the match
-    other_ns = Candidate(9, vector_sim=0.2, namespace="other")  # adjacent rowid, other tenant
-    distant = Candidate(13, vector_sim=0.3, namespace="chat")  # not adjacent to anything
-    scored = dict((c.rowid, s) for c, s in rank([question, answer, other_ns, distant], w, NOW))
+    question = Candidate(10, vector_sim=0.8, namespace="chat", turn=True)
+    answer = Candidate(11, vector_sim=0.2, namespace="chat", turn=True)  # the turn after it
+    other_ns = Candidate(9, vector_sim=0.2, namespace="other", turn=True)  # other tenant
+    distant = Candidate(13, vector_sim=0.3, namespace="chat", turn=True)  # not adjacent
+    memory = Candidate(12, vector_sim=0.1, namespace="chat")  # adjacent, but not a turn
+    everything = [question, answer, other_ns, distant, memory]
+    scored = dict((c.rowid, s) for c, s in rank(everything, w, NOW))
     assert scored[11] == pytest.approx(0.5 * 0.2 + 0.5 * 0.8)  # raised toward its neighbour
     assert scored[10] == pytest.approx(0.8)  # never lowered by a weaker neighbour
     assert scored[9] == pytest.approx(0.2) and scored[13] == pytest.approx(0.3)
-    assert order([question, answer, other_ns, distant], w) == [10, 11, 13, 9]
-    off = replace(w, neighbours=0.0)
-    assert order([question, answer, other_ns, distant], off) == [10, 13, 9, 11]
+    assert scored[12] == pytest.approx(0.1)  # a memory next to turns gets no credit
+    assert order(everything, w) == [10, 11, 13, 9, 12]
+    assert order(everything, replace(w, neighbours=0.0)) == [10, 13, 9, 11, 12]
+    # The same items as extracted memories (not turns): order only by their own scores.
+    memories = [replace(c, turn=False) for c in everything]
+    assert order(memories, w) == [10, 13, 9, 11, 12]
     with pytest.raises(ValueError, match="neighbours"):
         RankingWeights(neighbours=1.5)
+
+
+def test_turns_are_chat_messages_or_marked_values():
+    assert is_turn({"role": "user", "content": "I moved to Lisbon"})
+    assert is_turn({"kind": "turn", "text": "[2026-03-02] Maya: hi", "speaker": "Maya"})
+    assert not is_turn({"kind": "Memory", "content": {"content": "Maya lives in Lisbon"}})
+    assert not is_turn({"content": "no role"}) and not is_turn({"role": 3, "content": "x"})
+    assert not is_turn({"text": "a note"}) and not is_turn(["role", "content"])
+
+
+def test_default_late_interaction_follows_the_embedder():
+    auto = RankingWeights()
+    assert auto.late_interaction is None and auto.neighbours == 0.5
+    assert auto.resolved(token_vectors=True).late_interaction == 2.0
+    assert auto.resolved(token_vectors=False).late_interaction == 0.0
+    explicit = RankingWeights(late_interaction=0.0)
+    assert explicit.resolved(token_vectors=True) is explicit
 
 
 def test_fts_query_keeps_content_words_quoted_and_ored():

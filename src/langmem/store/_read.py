@@ -22,7 +22,7 @@ from langgraph.store.base import GetOp, Item, ListNamespacesOp, Op, Result, Sear
 from langmem.store import _sql
 from langmem.store._ops import importance_of, matches_filter, matches_namespace
 from langmem.store.late import TokenVectors, late_scores
-from langmem.store.ranking import Candidate, RankingWeights, fts_query, rank
+from langmem.store.ranking import Candidate, RankingWeights, fts_query, is_turn, rank
 from langmem.store.vectors import VectorIndex
 
 __all__ = ["Reader", "dt", "item_from_row", "now_us"]
@@ -105,11 +105,18 @@ class Reader:
             order = sorted(rows, key=lambda i: (-vec_hits[i][1], i))
             scored = [(rows[i], vec_hits[i][1]) for i in order]
         else:
+            values = {i: json.loads(row[3]) for i, row in rows.items()}
+            turns = {i for i, value in values.items() if is_turn(value)}
             late: dict[int, tuple[float, float | None]] = {}
             if self.weights.late_interaction and query_tokens is not None and rows:
-                late = self._late(db, query_tokens, list(rows), op.namespace_prefix, allowed, now)
+                late = self._late(
+                    db, query_tokens, list(rows), turns, op.namespace_prefix, allowed, now
+                )
             candidates = [
-                _candidate(rows[i], vec_hits.get(i), kw_hits.get(i), late.get(i)) for i in rows
+                _candidate(
+                    rows[i], values[i], i in turns, vec_hits.get(i), kw_hits.get(i), late.get(i)
+                )
+                for i in rows
             ]
             ranked = rank(candidates, self.weights, dt(now))
             scored = [(rows[c.rowid], score) for c, score in ranked]
@@ -132,20 +139,26 @@ class Reader:
         db: sqlite3.Connection,
         query: TokenVectors,
         ids: Sequence[int],
+        turns: set[int],
         prefix: tuple[str, ...],
         allowed: list[int] | None,
         now: int,
     ) -> dict[int, tuple[float, float | None]]:
         """Late-interaction scores of the candidates ``ids`` (see :func:`late_scores`).
 
-        The window view (with ``neighbours``) also reads the adjacent items,
-        when live, under ``prefix`` and allowed by the filter.
+        With ``neighbours``, the candidates that are ``turns`` also get the window
+        view, which reads their adjacent items when those are live turns, under
+        ``prefix`` and allowed by the filter.
         """
         assert self.index is not None
-        window = bool(self.weights.neighbours)
-        near = sorted({j for i in ids for j in (i - 1, i, i + 1)}) if window else ids
+        window = set(turns) if self.weights.neighbours else set()
+        near = sorted({j for i in window for j in (i - 1, i + 1)}.difference(ids))
+        if near:
+            rows = db.execute(*_sql.items_by_id_sql(near, now))
+            window.update(row[0] for row in rows if is_turn(json.loads(row[3])))
+        read = [*ids, *(j for j in near if j in window)]
         parts: dict[int, tuple[str, list[TokenVectors]]] = {}
-        for item, ns, blob in db.execute(*_sql.token_rows_sql(near, prefix, allowed, now)):
+        for item, ns, blob in db.execute(*_sql.token_rows_sql(read, prefix, allowed, now)):
             parts.setdefault(item, (ns, []))[1].append(
                 TokenVectors.from_bytes(blob, self.index.dims)
             )
@@ -278,6 +291,8 @@ def _ranked(best: dict[int, float], pool: int) -> dict[int, tuple[int, float]]:
 
 def _candidate(
     row: tuple,
+    value: Any,
+    turn: bool,
     vec: tuple[int, float] | None,
     kw: tuple[int, float] | None,
     late: tuple[float, float | None] | None,
@@ -288,11 +303,12 @@ def _candidate(
         vector_sim=vec[1] if vec else None,
         keyword_rank=kw[0] if kw else None,
         keyword_score=kw[1] if kw else None,
-        importance=importance_of(json.loads(row[3])),
+        importance=importance_of(value),
         created_at=dt(row[4]),
         accessed_at=dt(row[6]) if row[6] is not None else None,
         access_count=row[7],
         namespace=row[1],
+        turn=turn,
         late=late[0] if late else None,
         late_window=late[1] if late else None,
     )

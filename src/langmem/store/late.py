@@ -8,7 +8,7 @@ candidates' token blobs and hands them to :func:`late_scores`, whose results
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -65,15 +65,16 @@ def late_scores(
     tokens: Mapping[int, tuple[str, TokenVectors]],
     ids: Sequence[int],
     *,
-    window: bool,
+    window: Collection[int] = (),
 ) -> dict[int, tuple[float, float | None]]:
     """``rowid -> (late, late_window)`` for the candidates ``ids`` that have tokens.
 
-    ``tokens`` maps rowids to ``(namespace, tokens)``: the candidates' and, for
-    the window, their adjacent items'. ``late`` is the IDF-weighted mean over the
-    query's tokens of their best cosine with the item's tokens (IDF among the
-    candidates); ``late_window`` (``None`` unless ``window``) takes each query
-    token's best over the item and its adjacent rowids of the same namespace.
+    ``tokens`` maps rowids to ``(namespace, tokens)``: the candidates' and their
+    adjacent turns'. ``late`` is the IDF-weighted mean over the query's tokens of
+    their best cosine with the item's tokens (IDF among the candidates).
+    ``window`` holds the rowids that are turns: for a candidate among them
+    ``late_window`` takes each query token's best over the turn and its adjacent
+    rowids of the same namespace that are turns too; for the others it is ``None``.
     """
     own = [i for i in ids if i in tokens and len(tokens[i][1].ids)]
     if not own or not len(query.ids):
@@ -85,15 +86,19 @@ def late_scores(
     weights = _idf_weights(query, [tokens[i][1] for i in own])
     weights /= weights.sum()
     turn = weights @ best[:, [col[i] for i in own]]
-    if not window:
-        return {i: (float(t), None) for i, t in zip(own, turn)}
+    turns = [k for k, i in enumerate(own) if i in window]
+    spans: dict[int, float] = {}
+    if turns:
 
-    def near(i: int, d: int) -> int:  # an adjacent item's column, or the item's own
-        j = i + d
-        return col[j] if j in col and tokens[j][0] == tokens[i][0] else col[i]
+        def near(i: int, d: int) -> int:  # an adjacent turn's column, or the item's own
+            j = i + d
+            same = j in col and j in window and tokens[j][0] == tokens[i][0]
+            return col[j] if same else col[i]
 
-    spans = np.stack([best[:, [near(i, d) for i in own]] for d in (-1, 0, 1)]).max(0)
-    return {i: (float(t), float(s)) for i, t, s in zip(own, turn, weights @ spans)}
+        members = [own[k] for k in turns]
+        wide = np.stack([best[:, [near(i, d) for i in members]] for d in (-1, 0, 1)]).max(0)
+        spans = dict(zip(members, (weights @ wide).tolist()))
+    return {i: (float(t), spans.get(i)) for i, t in zip(own, turn)}
 
 
 def _best_cosines(query: TokenVectors, docs: Sequence[TokenVectors]) -> np.ndarray:

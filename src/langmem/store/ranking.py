@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-__all__ = ["Candidate", "RankingWeights", "fts_query", "rank"]
+__all__ = ["Candidate", "RankingWeights", "fts_query", "is_turn", "rank"]
 
 
 @dataclass(frozen=True)
@@ -37,28 +37,27 @@ class RankingWeights:
     on the LOCOMO dev split (``bench/README.md``): score fusion with
     ``keyword=0.2`` beat every RRF setting, normalisation and feedback tried.
 
-    With ``neighbours`` > 0, items put one after the other into the same
-    namespace (adjacent rowids, such as the turns of a conversation) lend each
-    other evidence: a candidate's score becomes ``max(own, (1 - neighbours) *
-    own + neighbours * best adjacent candidate's)``. Off by default: it suits
-    logs of turns (+0.03 recall@5 and @10 on LOCOMO's raw turns at 0.5), not
-    memories unrelated by the order they were written in.
+    ``neighbours`` (default 0.5) is adjacency credit between conversation
+    turns: an item is a turn when its value is a chat message (a ``"role"``
+    string and a ``"content"``) or is marked ``"kind": "turn"``
+    (:func:`is_turn`). Turns put one after the other into the same namespace
+    (adjacent rowids) lend each other evidence: a turn's score becomes
+    ``max(own, (1 - neighbours) * own + neighbours * best adjacent turn's)``.
+    Other items (extracted memories, documents) never get it, whatever their
+    write order. 0 turns it off.
 
-    With ``late_interaction`` > 0 (needs an embedder with token vectors, such as
-    ``"local"`` MiniLM, and ``search_mode="hybrid"``) the store keeps each
-    item's content-token vectors and adds ``late_interaction * late`` (times
-    one top RRF term with ``fusion="rrf"``). ``late`` is ColBERT-style MaxSim:
-    each content token of the query takes its best cosine with the item's
-    tokens, averaged with weights ``max(ln((n + 1) / (df + 0.5)), 0.01)`` (df:
-    how many of the ``n`` candidates hold that wordpiece). With ``neighbours``
-    > 0 it adds the same again over the item and its adjacent items of the same
-    namespace (a token's best cosine over the three), before neighbours spread.
-    Items written while it was 0 have no token vectors and get no credit.
-    LOCOMO (760 questions, turns as memories), recall@5 / @10 at 2.0: hybrid
-    0.584 / 0.681 -> 0.640 / 0.723; with ``neighbours=0.5`` 0.613 / 0.712 ->
-    0.701 / 0.777 (r@10 up on 5 of 5 conversations; flat for weights 1 to 3).
-    It costs about 8 KB per item and 3-6 ms per search. Off by default: only
-    measured on conversation turns.
+    ``late_interaction`` (default ``None``: 2.0 when the embedder gives token
+    vectors, such as ``"local"`` MiniLM, and ``search_mode="hybrid"``;
+    otherwise 0) adds ``late_interaction * late`` (times one top RRF term with
+    ``fusion="rrf"``). ``late`` is ColBERT-style MaxSim: each content token of
+    the query takes its best cosine with the item's stored token vectors,
+    averaged with weights ``max(ln((n + 1) / (df + 0.5)), 0.01)`` (df: how many
+    of the ``n`` candidates hold that wordpiece). For a turn, with
+    ``neighbours`` > 0, it adds the same again over the turn and its adjacent
+    turns (a token's best cosine over the three), before neighbours spread.
+    Items written while it was 0 have no token vectors and get no credit. It
+    costs about 8 KB per item and a few ms per search; figures on LOCOMO
+    (turns) and MADial (extracted memories) in ``bench/README.md``.
     """
 
     similarity: float = 1.0
@@ -69,8 +68,8 @@ class RankingWeights:
     candidates: int = 50
     fusion: Literal["score", "rrf"] = "score"
     rrf_k: float = 60.0
-    neighbours: float = 0.0
-    late_interaction: float = 0.0
+    neighbours: float = 0.5
+    late_interaction: float | None = None
 
     def __post_init__(self) -> None:
         if self.fusion not in ("score", "rrf"):
@@ -79,8 +78,15 @@ class RankingWeights:
             raise ValueError("half_life_days and candidates must be positive")
         if not 0.0 <= self.neighbours <= 1.0:
             raise ValueError(f"neighbours must be within [0, 1], got {self.neighbours!r}")
-        if not self.late_interaction >= 0:  # also rejects NaN
+        if self.late_interaction is not None and not self.late_interaction >= 0:  # NaN too
             raise ValueError(f"late_interaction must be >= 0, got {self.late_interaction!r}")
+
+    def resolved(self, *, token_vectors: bool) -> RankingWeights:
+        """These weights with ``late_interaction=None`` settled: 2.0 when the store's
+        embedder gives token vectors (and searches are hybrid), else 0."""
+        if self.late_interaction is not None:
+            return self
+        return replace(self, late_interaction=2.0 if token_vectors else 0.0)
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,7 @@ class Candidate:
     accessed_at: datetime | None = None
     access_count: int = 0
     namespace: str | None = None  # neighbours are adjacent rowids of one namespace
+    turn: bool = False  # a conversation turn (see is_turn): only turns lend to neighbours
     late: float | None = None  # MaxSim of the query's tokens over the item's (0..1)
     late_window: float | None = None  # the same over the item and its adjacent items
 
@@ -121,12 +128,25 @@ def rank(
     return scored
 
 
+def is_turn(value: object) -> bool:
+    """Whether a stored value is a conversation turn: a chat message
+    (``{"role": "user", "content": ...}``) or marked ``{"kind": "turn", ...}``."""
+    if not isinstance(value, dict):
+        return False
+    if value.get("kind") == "turn":
+        return True
+    return isinstance(value.get("role"), str) and "content" in value
+
+
 def _spread_to_neighbours(
     scored: list[tuple[Candidate, float]], share: float
 ) -> list[tuple[Candidate, float]]:
-    by_pos = {(c.namespace, c.rowid): score for c, score in scored}
+    by_pos = {(c.namespace, c.rowid): score for c, score in scored if c.turn}
     out = []
     for c, score in scored:
+        if not c.turn:
+            out.append((c, score))
+            continue
         near = [by_pos.get((c.namespace, c.rowid + d)) for d in (-1, 1)]
         best = max((n for n in near if n is not None), default=score)
         out.append((c, max(score, (1 - share) * score + share * best)))
@@ -174,7 +194,7 @@ def _extras(c: Candidate, w: RankingWeights, now: datetime) -> float:
 
 
 def _late(c: Candidate, w: RankingWeights) -> float:
-    return w.late_interaction * ((c.late or 0.0) + (c.late_window or 0.0))
+    return (w.late_interaction or 0.0) * ((c.late or 0.0) + (c.late_window or 0.0))
 
 
 _TERM = re.compile(r"\w+", re.UNICODE)
@@ -205,4 +225,3 @@ def fts_query(text: str, *, max_terms: int = 32) -> str | None:
     if not terms:
         return None
     return " OR ".join(f'"{t}"' for t in terms[:max_terms])
-
