@@ -93,6 +93,13 @@ def m004_token_vectors(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE vectors ADD COLUMN tokens BLOB")
 
 
+@migration
+def m005_settings(db: sqlite3.Connection) -> None:
+    # What the file was built with ("embedder": its name, "dims"), recorded by the
+    # first open with an embedder and checked by every later one.
+    db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 def applied(db: sqlite3.Connection) -> list[str]:
     """Names of the migrations already applied, in order (read-only)."""
     exists = db.execute(

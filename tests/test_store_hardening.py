@@ -1,0 +1,75 @@
+"""Store files the store must not damage: inspection of foreign, newer, damaged and missing files."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+
+import pytest
+
+from langmem.errors import ConfigurationError
+from langmem.store import SQLiteStore
+from langmem.store import migrations as migrations_module
+from langmem.store._open import inspect_database
+
+pytestmark = pytest.mark.core
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _foreign(path):
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
+    db.execute("INSERT INTO items (name) VALUES ('theirs')")
+    db.commit()
+    db.close()
+
+
+def test_inspect_reports_a_store_and_changes_nothing(tmp_path):
+    path = tmp_path / "s.db"
+    with SQLiteStore(path, index={"fields": ["text"]}, search_mode="keyword") as store:
+        store.put(("a",), "k1", {"text": "one"})
+        store.put(("a",), "k2", {"text": "two"})
+        store.put(("a",), "gone", {"text": "expired"}, ttl=1e-9)
+    before = _digest(path)
+    info = inspect_database(path)
+    assert info.items == 2
+    assert info.migrations == tuple(m.__name__ for m in migrations_module.MIGRATIONS)
+    assert info.schema_version == len(migrations_module.MIGRATIONS)
+    assert _digest(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.db"]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: None, "no such database file"),
+        (lambda p: p.mkdir(), "is a folder"),
+        (lambda p: p.write_bytes(b"not sqlite at all " * 300), "not an SQLite database"),
+        (lambda p: p.write_bytes(b""), "empty SQLite database"),
+        (_foreign, "another application's database"),
+    ],
+)
+def test_inspect_refuses_what_is_not_a_store(tmp_path, make, message):
+    path = tmp_path / "x.db"
+    make(path)
+    before = _digest(path) if path.is_file() else None
+    with pytest.raises(ConfigurationError, match=message) as err:
+        inspect_database(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+    assert (_digest(path) if path.is_file() else None) == before
+
+
+def test_inspect_refuses_a_missing_folder_and_a_newer_version(tmp_path):
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        inspect_database(tmp_path / "nowhere" / "x.db")
+    path = tmp_path / "new.db"
+    SQLiteStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"INSERT INTO {migrations_module.TABLE} VALUES ('m999_future', 0)")
+    db.commit()
+    db.close()
+    with pytest.raises(ConfigurationError, match="created by a newer version"):
+        inspect_database(path)
