@@ -73,3 +73,38 @@ def test_inspect_refuses_a_missing_folder_and_a_newer_version(tmp_path):
     db.close()
     with pytest.raises(ConfigurationError, match="created by a newer version"):
         inspect_database(path)
+
+
+def test_opening_a_foreign_or_newer_database_changes_nothing(tmp_path):
+    foreign = tmp_path / "app.db"
+    _foreign(foreign)
+    before = _digest(foreign)
+    with pytest.raises(ConfigurationError, match="another application's database"):
+        SQLiteStore(foreign)
+    assert _digest(foreign) == before
+    assert sqlite3.connect(foreign).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+    newer = tmp_path / "new.db"
+    SQLiteStore(newer).close()
+    db = sqlite3.connect(newer)
+    db.execute(f"INSERT INTO {migrations_module.TABLE} VALUES ('m999_future', 0)")
+    db.commit()
+    db.close()
+    before = _digest(newer)
+    with pytest.raises(ConfigurationError, match="created by a newer version"):
+        SQLiteStore(newer)
+    assert _digest(newer) == before
+
+
+def test_the_file_remembers_its_embedder(tmp_path):
+    from langmem.testing import HashEmbeddings
+
+    path = tmp_path / "e.db"
+    with SQLiteStore(path, index={"dims": 16, "embed": HashEmbeddings(16)}) as store:
+        store.put(("a",), "k", {"text": "hello"})
+    info = inspect_database(path)
+    assert (info.embedder, info.dims) == ("hash", 16)
+    with pytest.raises(ConfigurationError, match=r"built with embedder 'hash' \(16 dims\)"):
+        SQLiteStore(path, index={"dims": 32, "embed": HashEmbeddings(32)})
+    with SQLiteStore(path, index={"dims": 16, "embed": HashEmbeddings(16)}) as store:
+        assert store.get(("a",), "k").value == {"text": "hello"}

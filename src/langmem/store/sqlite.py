@@ -71,6 +71,13 @@ from langgraph.store.base import (
 
 from langmem.errors import ConfigurationError
 from langmem.store import _sql
+from langmem.store._open import (  # inspect_database: re-exported for the CLI
+    check_database,
+    check_embedder,
+    connect,
+    embedder_name,
+    inspect_database,
+)
 from langmem.store._ops import (
     Plan,
     plan_ops,
@@ -84,7 +91,7 @@ from langmem.store.migrations import migrate
 from langmem.store.ranking import RankingWeights
 from langmem.store.vectors import VectorIndex
 
-__all__ = ["SQLiteStore"]
+__all__ = ["SQLiteStore", "inspect_database"]
 
 SearchMode = Literal["hybrid", "vector", "keyword"]
 _MODES = ("hybrid", "vector", "keyword")
@@ -145,9 +152,16 @@ class SQLiteStore(BaseStore):
         self._index = VectorIndex(self.index_config["dims"]) if self.embeddings else None
         self._lock = threading.RLock()
         self._next_sweep = 0.0
-        self._db: sqlite3.Connection | None = self._connect(synchronous)
+        self._db: sqlite3.Connection | None = connect(
+            self.path, read_only=False, timeout=busy_timeout
+        )
         weakref.finalize(self, self._db.close)
+        check_database(self._db, self.path)  # before anything writes, even the WAL switch
+        self._configure(synchronous)
         migrate(self._db)
+        if self.embeddings is not None:
+            name = embedder_name(self.index_config["embed"], self.embeddings)
+            check_embedder(self._db, self.path, name, self.index_config["dims"], record=True)
         self._load_vectors()
 
     # ------------------------------------------------------------------ front ends
@@ -318,15 +332,12 @@ class SQLiteStore(BaseStore):
 
     # ------------------------------------------------------------------ engine
 
-    def _connect(self, synchronous: str) -> sqlite3.Connection:
-        db = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=self.busy_timeout
-        )
+    def _configure(self, synchronous: str) -> None:
+        db = self._conn()
         if self.path != ":memory:":
             db.execute("PRAGMA journal_mode = WAL")
         db.execute(f"PRAGMA synchronous = {synchronous}")
         db.execute("PRAGMA secure_delete = ON")
-        return db
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
