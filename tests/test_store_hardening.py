@@ -108,3 +108,18 @@ def test_the_file_remembers_its_embedder(tmp_path):
         SQLiteStore(path, index={"dims": 32, "embed": HashEmbeddings(32)})
     with SQLiteStore(path, index={"dims": 16, "embed": HashEmbeddings(16)}) as store:
         assert store.get(("a",), "k").value == {"text": "hello"}
+
+
+def test_erase_under_a_read_snapshot_returns_and_compacts_later(tmp_path):
+    path = tmp_path / "r.db"
+    store = SQLiteStore(path, index={"fields": ["text"]}, search_mode="keyword", busy_timeout=0.3)
+    store.put(("a",), "k", {"text": "qwzxplorb secret"})
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM items").fetchone()
+    assert store.erase(("a",), "k") == 1
+    assert store.compaction_pending
+    reader.execute("COMMIT")
+    reader.close()
+    store.close()
+    assert not any(b"qwzxplorb" in p.read_bytes() for p in tmp_path.iterdir() if p.is_file())

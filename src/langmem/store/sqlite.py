@@ -45,6 +45,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -92,6 +93,8 @@ from langmem.store.ranking import RankingWeights
 from langmem.store.vectors import VectorIndex
 
 __all__ = ["SQLiteStore", "inspect_database"]
+
+logger = logging.getLogger(__name__)
 
 SearchMode = Literal["hybrid", "vector", "keyword"]
 _MODES = ("hybrid", "vector", "keyword")
@@ -152,6 +155,8 @@ class SQLiteStore(BaseStore):
         self._index = VectorIndex(self.index_config["dims"]) if self.embeddings else None
         self._lock = threading.RLock()
         self._next_sweep = 0.0
+        # True after an erase whose compaction waits for another connection's read snapshot.
+        self.compaction_pending = False
         self._db: sqlite3.Connection | None = connect(
             self.path, read_only=False, timeout=busy_timeout
         )
@@ -267,8 +272,12 @@ class SQLiteStore(BaseStore):
 
         with self._lock:
             erased = self._transaction(body, write=True)
+            self.compaction_pending = True
             if compact:
-                self.compact()
+                try:
+                    self.compact()
+                except TimeoutError:  # committed: report, and finish at close
+                    logger.warning("%s: erased; WAL checkpoint pending (a reader)", self.path)
         return erased
 
     async def aerase(
@@ -319,6 +328,10 @@ class SQLiteStore(BaseStore):
         """Close the database (idempotent)."""
         with self._lock:
             if self._db is not None:
+                if self.compaction_pending:
+                    with contextlib.suppress(TimeoutError):
+                        self.busy_timeout = 0.0
+                        self.compact()
                 self._db.close()
                 self._db = None
             if self._index is not None:
@@ -531,6 +544,7 @@ class SQLiteStore(BaseStore):
                     raise
                 busy = 1
             if not busy:
+                self.compaction_pending = False
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError("Could not checkpoint the WAL: another connection holds it")
