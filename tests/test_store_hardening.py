@@ -123,3 +123,36 @@ def test_erase_under_a_read_snapshot_returns_and_compacts_later(tmp_path):
     reader.close()
     store.close()
     assert not any(b"qwzxplorb" in p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+
+
+ERASER = """
+import sys, time
+from langmem.store import SQLiteStore
+store = SQLiteStore(sys.argv[1], index={"fields": ["text"]}, search_mode="keyword")
+for i in range(30):
+    store.put(("a",), f"k{i}", {"text": f"qwzxplorb number {i}"})
+store.put(("b",), "kept", {"text": "glimmerstone"})
+store.erase(("a",), compact=False)  # committed; the crash comes before compaction
+print("erased", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL"), reason="SIGKILL")
+def test_erasure_killed_before_compaction_is_finished_by_the_next_open(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "k.db"
+    proc = subprocess.Popen([sys.executable, "-c", ERASER, str(path)], stdout=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == b"erased"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    files = [p for p in tmp_path.iterdir() if p.is_file()]
+    assert any(b"qwzxplorb" in p.read_bytes() for p in files)  # the crash left it there
+    store = SQLiteStore(path, index={"fields": ["text"]}, search_mode="keyword")
+    files = [p for p in tmp_path.iterdir() if p.is_file()]
+    assert not any(b"qwzxplorb" in p.read_bytes() for p in files)
+    assert [r.key for r in store.search((), query="glimmerstone")] == ["kept"]
+    store.close()
