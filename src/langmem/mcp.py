@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from langgraph.store.base import BaseStore, GetOp, validate_op_namespace
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from langmem.cli import memory_value, parse_conversation, text_of, with_text
 from langmem.errors import ConfigurationError
@@ -57,6 +57,22 @@ MemoryId = Annotated[
 ]
 
 
+class MemoryOut(BaseModel):
+    """A memory as the tools return it."""
+
+    id: str = Field(description="The memory's id, for update_memory and delete_memory.")
+    content: str
+    score: float | None = Field(default=None, description="Relevance to the query (search).")
+    updated_at: str | None = Field(default=None, description="Last change, ISO 8601 (UTC).")
+
+
+class DeletedOut(BaseModel):
+    """The result of a deletion."""
+
+    id: str
+    deleted: bool
+
+
 def resolve_namespace(template: str, user: str | None) -> tuple[str, ...]:
     """The namespace ``template`` (slash-separated, ``{user_id}``-style variables) names.
 
@@ -67,10 +83,13 @@ def resolve_namespace(template: str, user: str | None) -> tuple[str, ...]:
         raise ValueError(
             f"the namespace {template!r} needs a user: pass --user (or set LANGMEM_USER)"
         )
-    ns = parts({"configurable": dict.fromkeys(parts.variables, user)})
-    if any("." in label for label in ns):
-        raise ValueError(f"namespace labels cannot contain '.': {'/'.join(ns)}")
-    validate_op_namespace(GetOp(ns, ""))
+    try:
+        ns = parts({"configurable": dict.fromkeys(parts.variables, user)})
+        if any("." in label for label in ns):
+            raise ValueError(f"namespace labels cannot contain '.': {'/'.join(ns)}")
+        validate_op_namespace(GetOp(ns, ""))
+    except ConfigurationError as exc:
+        raise ValueError(str(exc)) from None
     return ns
 
 
@@ -107,12 +126,12 @@ def create_server(
             float | None,
             Field(ge=0, le=1, description="How much this matters, 0 (trivia) to 1 (vital)."),
         ] = None,
-    ) -> dict:
+    ) -> MemoryOut:
         """Save a new long-term memory: a fact, preference, decision or event worth
         remembering in later conversations. Returns its id."""
         key = str(uuid.uuid4())
         await _store_call(store.aput(ns, key, memory_value(content.strip(), importance)))
-        return {"id": key, "content": content.strip()}
+        return MemoryOut(id=key, content=content.strip())
 
     @server.tool()
     async def search_memories(
@@ -122,25 +141,25 @@ def create_server(
         limit: Annotated[
             int, Field(ge=1, le=MAX_RESULTS, description="Maximum number of memories.")
         ] = 5,
-    ) -> list[dict]:
+    ) -> list[MemoryOut]:
         """Search long-term memory by meaning and keywords; best matches first, each
         with its id, content, relevance score and last update time."""
         items = await _store_call(store.asearch(ns, query=query, limit=limit))
         return [_shown(item) for item in items]
 
     @server.tool()
-    async def update_memory(id: MemoryId, content: Content) -> dict:
+    async def update_memory(id: MemoryId, content: Content) -> MemoryOut:
         """Replace the content of an existing memory (e.g. a fact that changed)."""
         item = await existing(id)
         await _store_call(store.aput(ns, item.key, with_text(item.value, content.strip())))
-        return {"id": item.key, "content": content.strip()}
+        return MemoryOut(id=item.key, content=content.strip())
 
     @server.tool()
-    async def delete_memory(id: MemoryId) -> dict:
+    async def delete_memory(id: MemoryId) -> DeletedOut:
         """Delete a memory that is wrong or no longer applies."""
         item = await existing(id)
         await _store_call(store.adelete(ns, item.key))
-        return {"id": item.key, "deleted": True}
+        return DeletedOut(id=item.key, deleted=True)
 
     @server.tool()
     async def list_memories(
@@ -150,7 +169,7 @@ def create_server(
         offset: Annotated[
             int, Field(ge=0, le=1_000_000, description="Number of memories to skip.")
         ] = 0,
-    ) -> list[dict]:
+    ) -> list[MemoryOut]:
         """List saved memories, most recently updated first."""
         items = await _store_call(store.asearch(ns, limit=limit, offset=offset))
         return [_shown(item) for item in items]
@@ -171,7 +190,7 @@ def create_server(
                     "per turn, or a JSON list of {role, content} messages.",
                 ),
             ],
-        ) -> list[dict]:
+        ) -> list[MemoryOut]:
             """Read a conversation and save what is worth remembering from it, updating
             related memories instead of duplicating them. Returns the memories written."""
             try:
@@ -179,16 +198,19 @@ def create_server(
             except ValueError as exc:
                 raise ToolError(f"Could not read the conversation: {exc}") from None
             puts = await _store_call(manager.ainvoke({"messages": messages}), what="the model")
-            return [{"id": p["key"], "content": text_of(p["value"])} for p in puts]
+            return [MemoryOut(id=p["key"], content=text_of(p["value"])) for p in puts]
 
     return server
 
 
-def _shown(item: Any) -> dict:
-    shown = {"id": item.key, "content": text_of(item.value), "updated_at": item.updated_at.isoformat()}
-    if getattr(item, "score", None) is not None:
-        shown["score"] = round(item.score, 4)
-    return shown
+def _shown(item: Any) -> MemoryOut:
+    score = getattr(item, "score", None)
+    return MemoryOut(
+        id=item.key,
+        content=text_of(item.value),
+        score=None if score is None else round(score, 4),
+        updated_at=item.updated_at.isoformat(),
+    )
 
 
 async def _store_call(awaitable: Any, *, what: str = "the memory store") -> Any:

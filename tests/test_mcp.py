@@ -1,0 +1,218 @@
+"""The MCP server, driven by the MCP SDK's own client: over stdio and streamable HTTP
+(``langmem mcp`` as a subprocess) and in process (for the model-backed tool)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+pytest.importorskip("mcp")
+
+from mcp import Client, StdioServerParameters  # noqa: E402
+
+from langmem.cli import open_store  # noqa: E402
+from langmem.mcp import MAX_CONTENT, create_server, resolve_namespace  # noqa: E402
+from langmem.testing import ScriptedChatModel, ai  # noqa: E402
+
+TOOLS = {"add_memory", "search_memories", "update_memory", "delete_memory", "list_memories"}
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+def server_args(db, user, *extra):
+    return ["-m", "langmem", "mcp", "--db", str(db), "--embed", "hash", "--user", user, *extra]
+
+
+def stdio(db, user):
+    params = StdioServerParameters(command=sys.executable, args=server_args(db, user), env=ENV)
+    return Client(params, read_timeout_seconds=60)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def http_server(db, user):
+    """``langmem mcp --http`` on a free loopback port; stopped by its pid."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, *server_args(db, user, "--http", "--port", str(port))],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            assert time.monotonic() < deadline, "the HTTP server did not start"
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        os.kill(proc.pid, 15)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, 9)
+            proc.wait()
+        proc.stderr.close()
+
+
+def data(result):
+    """The structured result of a successful call (lists come wrapped in ``result``)."""
+    assert not result.is_error, result.content
+    found = result.structured_content
+    return found["result"] if set(found) == {"result"} else found
+
+
+def error_text(result) -> str:
+    assert result.is_error
+    return " ".join(c.text for c in result.content)
+
+
+async def exercise(client) -> None:
+    """The full tool round: list, add, search, update, delete, and errors that leave it working."""
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert set(tools) == TOOLS  # no model configured: no extract_memories
+    for tool in tools.values():
+        assert len(tool.description) > 30
+        for name, spec in tool.input_schema.get("properties", {}).items():
+            assert spec.get("description"), (tool.name, name)
+    assert tools["add_memory"].input_schema["properties"]["content"]["maxLength"] == MAX_CONTENT
+
+    tea = data(await client.call_tool("add_memory", {"content": "Alice drinks green tea"}))
+    uuid.UUID(tea["id"])
+    data(await client.call_tool("add_memory", {"content": "Alice works as a nurse", "importance": 0.9}))
+    hits = data(await client.call_tool("search_memories", {"query": "what tea does alice drink"}))
+    assert hits[0]["id"] == tea["id"] and hits[0]["content"] == "Alice drinks green tea"
+    assert isinstance(hits[0]["score"], float)
+
+    updated = data(
+        await client.call_tool("update_memory", {"id": tea["id"], "content": "Alice drinks black tea"})
+    )
+    assert (updated["id"], updated["content"]) == (tea["id"], "Alice drinks black tea")
+    listed = data(await client.call_tool("list_memories", {}))
+    assert [m["content"] for m in listed] == ["Alice drinks black tea", "Alice works as a nurse"]
+
+    # Malformed calls: each an error result, and the server keeps serving.
+    bad_calls = [
+        ("add_memory", {}, "content"),
+        ("add_memory", {"content": ""}, "content"),
+        ("add_memory", {"content": "x" * (MAX_CONTENT + 1)}, str(MAX_CONTENT)),
+        ("add_memory", {"content": "ok", "importance": 7}, "importance"),
+        ("search_memories", {"query": "tea", "limit": "many"}, "limit"),
+        ("search_memories", {"query": "tea", "limit": 10**12}, "limit"),
+        ("update_memory", {"id": "not-an-id", "content": "x"}, "not a memory id"),
+        ("delete_memory", {"id": str(uuid.uuid4())}, "No memory with id"),
+        ("list_memories", {"offset": -1}, "offset"),
+        ("no_such_tool", {}, "no_such_tool"),
+    ]
+    for name, arguments, message in bad_calls:
+        assert message in error_text(await client.call_tool(name, arguments)), (name, arguments)
+        assert data(await client.call_tool("list_memories", {"limit": 1}))  # still alive
+
+    assert data(await client.call_tool("delete_memory", {"id": tea["id"]})) == {
+        "id": tea["id"],
+        "deleted": True,
+    }
+    left = data(await client.call_tool("list_memories", {}))
+    assert [m["content"] for m in left] == ["Alice works as a nurse"]
+    assert "No memory" in error_text(
+        await client.call_tool("update_memory", {"id": tea["id"], "content": "back"})
+    )
+
+
+async def test_stdio_server_tools(tmp_path):
+    async with stdio(tmp_path / "m.sqlite", "alice") as client:
+        await exercise(client)
+
+
+async def test_streamable_http_server_tools(tmp_path):
+    with http_server(tmp_path / "m.sqlite", "alice") as url:
+        async with Client(url, read_timeout_seconds=60) as client:
+            await exercise(client)
+
+
+async def test_two_users_on_one_file_are_isolated(tmp_path):
+    db = tmp_path / "shared.sqlite"
+    with http_server(db, "bob") as bob_url:
+        async with stdio(db, "alice") as alice, Client(bob_url) as bob:
+            mine = data(await alice.call_tool("add_memory", {"content": "Alice's PIN is 4321"}))
+            data(await bob.call_tool("add_memory", {"content": "Bob likes jazz"}))
+            assert data(await bob.call_tool("search_memories", {"query": "Alice PIN"}))[0][
+                "content"
+            ] == "Bob likes jazz"
+            assert [m["content"] for m in data(await bob.call_tool("list_memories", {}))] == [
+                "Bob likes jazz"
+            ]
+            for name, args in [
+                ("update_memory", {"id": mine["id"], "content": "hacked"}),
+                ("delete_memory", {"id": mine["id"]}),
+            ]:
+                assert "No memory" in error_text(await bob.call_tool(name, args))
+            # Extra arguments cannot redirect the namespace either.
+            sneaky = {"content": "planted", "namespace": ["memories", "alice"]}
+            await bob.call_tool("add_memory", sneaky)
+            assert [m["content"] for m in data(await alice.call_tool("list_memories", {}))] == [
+                "Alice's PIN is 4321"
+            ]
+    with open_store(db, "hash") as store:
+        assert {"/".join(ns) for ns in store.list_namespaces()} == {
+            "memories/alice",
+            "memories/bob",
+        }
+
+
+def test_namespace_comes_from_the_configuration():
+    assert resolve_namespace("memories/{user_id}", "alice") == ("memories", "alice")
+    assert resolve_namespace("team/notes", None) == ("team", "notes")
+    with pytest.raises(ValueError, match="--user"):
+        resolve_namespace("memories/{user_id}", None)
+    with pytest.raises(ValueError, match="period|'.'"):
+        resolve_namespace("memories/{user_id}", "a.b")
+
+
+async def test_extract_memories_with_a_model_and_its_failures():
+    store = open_store(":memory:", "hash")
+    replies = [
+        ai(("Memory", {"content": "The user moved to Lisbon in May"})),
+        ai(("Memory", {"content": 42})),  # invalid: a repair is requested...
+        ai(content="Nothing to add."),  # ...and declined: nothing stored
+    ]
+    model = ScriptedChatModel(replies)  # then exhausted: the model "fails"
+    server = create_server(store, namespace=("memories", "maya"), model=model)
+    async with Client(server) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        assert tools == TOOLS | {"extract_memories"}
+        written = data(
+            await client.call_tool(
+                "extract_memories",
+                {"conversation": "user: I moved to Lisbon in May\nassistant: Congratulations!"},
+            )
+        )
+        assert [m["content"] for m in written] == ["The user moved to Lisbon in May"]
+        assert "I moved to Lisbon in May" in model.calls[0].text
+        conversation = json.dumps([{"role": "user", "content": "my dog is called Rex"}])
+        result = await client.call_tool("extract_memories", {"conversation": conversation})
+        assert not result.is_error
+        failed = await client.call_tool("extract_memories", {"conversation": "user: hello"})
+        assert "the model failed" in error_text(failed)
+        unreadable = await client.call_tool("extract_memories", {"conversation": '[{"x": 1}]'})
+        assert "Could not read the conversation" in error_text(unreadable)
+        listed = data(await client.call_tool("list_memories", {}))
+        assert [m["content"] for m in listed] == ["The user moved to Lisbon in May"]
+    assert [i.value for i in store.search(("memories",))] == [
+        {"kind": "Memory", "content": {"content": "The user moved to Lisbon in May"}}
+    ]
