@@ -1,12 +1,15 @@
 """Pure op planning for ``SQLiteStore``: no database, no embedder.
 
-``plan_ops`` sorts a batch into reads and (deduplicated) writes and gathers
-the texts to embed and the queries to embed, so the sync and async front ends
-differ only in how they call the embedder.
+``plan_ops`` sorts a batch into reads and (deduplicated) writes, encodes each
+written value once and gathers the texts to embed and the queries to embed, so
+the sync and async front ends differ only in how they call the embedder.
+``plan_writes`` turns a batch's puts, given the rows they replace, into the rows
+the store writes in bulk (one ``executemany`` per table).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +29,16 @@ from langgraph.store.base import (
 )
 from langgraph.store.base import validate_op_namespace as _validate_op_namespace
 
-__all__ = ["Plan", "importance_of", "matches_filter", "matches_namespace", "plan_ops"]
+__all__ = [
+    "Found",
+    "Plan",
+    "Writes",
+    "importance_of",
+    "matches_filter",
+    "matches_namespace",
+    "plan_ops",
+    "plan_writes",
+]
 
 ItemKey = tuple[tuple[str, ...], str]
 Fields = Sequence[tuple[str, Any]]  # (path, tokenized path) as LangGraph stores them
@@ -39,6 +51,7 @@ class Plan:
     results: list[Result]
     reads: list[tuple[int, GetOp | SearchOp | ListNamespacesOp]] = field(default_factory=list)
     puts: dict[ItemKey, PutOp] = field(default_factory=dict)
+    values: dict[ItemKey, str] = field(default_factory=dict)  # each put value as JSON
     texts: dict[ItemKey, list[tuple[str, str]]] = field(default_factory=dict)  # (path, text)
     queries: list[str] = field(default_factory=list)
     origin: str | None = None
@@ -69,6 +82,8 @@ def plan_ops(
             if op.value is not None and not isinstance(op.value, dict):
                 raise TypeError(f"Store values must be dicts, got {type(op.value).__name__}")
             plan.puts[(op.namespace, op.key)] = op  # the last put of a key wins
+            if op.value is not None:
+                plan.values[(op.namespace, op.key)] = encode_value(op.value)
         else:
             wanted = isinstance(op, SearchOp) and op.query and embed_queries
             if wanted and op.query not in plan.queries:
@@ -80,6 +95,91 @@ def plan_ops(
                 paths = fields if op.index is None else tokenize_fields(op.index)
                 plan.texts[item_key] = extract_texts(op.value, paths)
     return plan
+
+
+def encode_value(value: dict) -> str:
+    """A stored value's JSON (UTF-8 as is; NaN and Infinity are refused)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        raise ValueError(f"Store values must be JSON (no NaN/Infinity): {exc}") from None
+
+
+@dataclass(frozen=True)
+class Found:
+    """The stored row a put replaces (expired or not)."""
+
+    id: int
+    value: str
+    expires_at: int | None
+
+
+@dataclass
+class Writes:
+    """The rows one batch's puts write, in the column order of ``_sql``'s bulk statements."""
+
+    drop: list[int] = field(default_factory=list)  # deleted or expired items: every trace
+    reindex: list[int] = field(default_factory=list)  # updated items: old index entries only
+    inserts: list[tuple] = field(default_factory=list)  # new items, ids assigned
+    updates: list[tuple] = field(default_factory=list)
+    fts: list[tuple[int, str]] = field(default_factory=list)  # (item id, indexed text)
+    vectors: list[tuple] = field(default_factory=list)  # (vector id, item id, path, blob, tokens)
+    history: list[tuple] = field(default_factory=list)
+
+
+def plan_writes(
+    plan: Plan,
+    found: dict[ItemKey, Found],
+    now: int,
+    *,
+    next_item: int,
+    next_vector: int,
+    indexed: bool,
+    embeddings: Any = None,
+    tokens: Sequence[Any] | None = None,
+) -> Writes:
+    """The rows for ``plan.puts``: ``found`` holds the stored rows of their keys.
+
+    New items take ids from ``next_item`` and vectors from ``next_vector`` in
+    put order (so items put one after the other get adjacent ids). ``indexed``:
+    the store keeps an index (FTS rows, and with ``embeddings``, a float32 matrix
+    in ``plan.doc_texts`` order, vector rows; ``tokens``: their token vectors).
+    """
+    out = Writes()
+    row = 0  # position in plan.doc_texts
+    for item_key, op in plan.puts.items():
+        ns, key = ".".join(item_key[0]), item_key[1]
+        old_row = found.get(item_key)
+        live = old_row is not None and (old_row.expires_at is None or old_row.expires_at > now)
+        old = old_row.value if live else None
+        if old_row is not None and (op.value is None or not live):
+            out.drop.append(old_row.id)
+        if op.value is None:
+            if live:
+                out.history.append((ns, key, "delete", old, None, now, plan.origin))
+            continue
+        new = plan.values[item_key]
+        texts = plan.texts.get(item_key, []) if indexed else []
+        expires = None if op.ttl is None else now + int(op.ttl * 60_000_000)
+        if live:
+            item_id = old_row.id
+            out.updates.append((new, now, op.ttl, expires, int(bool(texts)), item_id))
+            if indexed:
+                out.reindex.append(item_id)
+        else:
+            item_id, next_item = next_item, next_item + 1
+            out.inserts.append((item_id, ns, key, new, now, now, op.ttl, expires, int(bool(texts))))
+        if texts:
+            out.fts.append((item_id, "\n".join(t for _, t in texts)))
+        if embeddings is not None:
+            for path, _ in texts:
+                toks = tokens[row] if tokens is not None else None
+                blob = toks.to_bytes() if toks is not None and len(toks.ids) else None
+                out.vectors.append((next_vector, item_id, path, embeddings[row].tobytes(), blob))
+                next_vector += 1
+                row += 1
+        out.history.append((ns, key, "put", old, new, now, plan.origin))
+    return out
 
 
 def extract_texts(value: dict, paths: Fields) -> list[tuple[str, str]]:

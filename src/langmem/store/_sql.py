@@ -184,26 +184,40 @@ def namespaces_sql(now: int) -> Sql:
     return f"SELECT DISTINCT namespace FROM items WHERE {LIVE} ORDER BY namespace", (now,)
 
 
-def find_sql(namespace: Sequence[str], key: str) -> Sql:
-    """The stored row of an item, expired or not: ``id, value, created_at, expires_at``."""
+def found_sql(keys: Sequence[tuple[Sequence[str], str]]) -> Sql:
+    """The stored rows of the ``(namespace, key)`` items, expired or not:
+    ``id, namespace, key, value, expires_at`` (one lookup for a batch's puts)."""
+    pairs = json.dumps([[ns_text(ns), key] for ns, key in keys], ensure_ascii=False)
     return (
-        "SELECT id, value, created_at, expires_at FROM items WHERE namespace = ? AND key = ?",
-        (ns_text(namespace), key),
+        "SELECT i.id, i.namespace, i.key, i.value, i.expires_at FROM json_each(?) j"
+        " CROSS JOIN items i ON i.namespace = json_extract(j.value, '$[0]')"
+        " AND i.key = json_extract(j.value, '$[1]')",
+        (pairs,),
     )
 
 
-def upsert_sql(
-    namespace: Sequence[str], key: str, value: str, now: int, ttl: float | None, indexed: bool
-) -> Sql:
-    expires = None if ttl is None else now + int(ttl * 60_000_000)
-    return (
-        "INSERT INTO items (namespace, key, value, created_at, updated_at, ttl_minutes,"
-        " expires_at, indexed) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (namespace, key)"
-        " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,"
-        " ttl_minutes = excluded.ttl_minutes, expires_at = excluded.expires_at,"
-        " indexed = excluded.indexed RETURNING id",
-        (ns_text(namespace), key, value, now, now, ttl, expires, int(indexed)),
-    )
+# The ids after the largest item id and the largest vector id ever used.
+NEXT_IDS_SQL = (
+    "SELECT (SELECT coalesce(max(id), 0) FROM items) + 1,"
+    " (SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'vectors') + 1"
+)
+# Bulk writes (``executemany``; rows from ``_ops.plan_writes``).
+INSERT_ITEMS_SQL = (
+    "INSERT INTO items (id, namespace, key, value, created_at, updated_at, ttl_minutes,"
+    " expires_at, indexed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+UPDATE_ITEMS_SQL = (
+    "UPDATE items SET value = ?, updated_at = ?, ttl_minutes = ?, expires_at = ?, indexed = ?"
+    " WHERE id = ?"
+)
+INSERT_FTS_SQL = "INSERT INTO items_fts (rowid, text) VALUES (?, ?)"
+INSERT_VECTORS_SQL = (
+    "INSERT INTO vectors (id, item_id, path, embedding, tokens) VALUES (?, ?, ?, ?, ?)"
+)
+INSERT_HISTORY_SQL = (
+    "INSERT INTO history (namespace, key, action, old_value, new_value, at, origin)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def history_sql(
@@ -215,11 +229,7 @@ def history_sql(
     now: int,
     origin: str | None,
 ) -> Sql:
-    return (
-        "INSERT INTO history (namespace, key, action, old_value, new_value, at, origin)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (ns_text(namespace), key, action, old, new, now, origin),
-    )
+    return INSERT_HISTORY_SQL, (ns_text(namespace), key, action, old, new, now, origin)
 
 
 def read_history_sql(namespace: Sequence[str], key: str) -> Sql:

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import logging
 import os
@@ -80,8 +79,10 @@ from langmem.store._open import (  # inspect_database: re-exported for the CLI
     inspect_database,
 )
 from langmem.store._ops import (
+    Found,
     Plan,
     plan_ops,
+    plan_writes,
     tokenize_fields,
 )
 from langmem.store._read import Reader, dt, now_us
@@ -371,8 +372,7 @@ class SQLiteStore(BaseStore):
         query_tokens: dict[str, TokenVectors] | None = None,
         doc_tokens: list[TokenVectors] | None = None,
     ) -> list[Result]:
-        vectors = _split(docs, plan.texts) if self.embeddings is not None else {}
-        tokens = _split(doc_tokens, plan.texts) if doc_tokens is not None else {}
+        embeddings = self._embedding_matrix(docs, plan) if self.embeddings is not None else None
 
         def body(db: sqlite3.Connection, changes: _IndexChanges) -> list[Result]:
             now = now_us()
@@ -390,10 +390,8 @@ class SQLiteStore(BaseStore):
                 self._next_sweep = time.monotonic() + 60 * minutes
             for i, op in plan.reads:
                 plan.results[i] = reader.read(db, op, queries, now, query_tokens)
-            for item_key, op in plan.puts.items():
-                texts = plan.texts.get(item_key, [])
-                embedded = vectors.get(item_key), tokens.get(item_key)
-                self._put(db, changes, op, texts, *embedded, now, plan.origin)
+            if plan.puts:
+                self._write(db, changes, plan, embeddings, doc_tokens, now)
             return plan.results
 
         # Query searches record accesses: take the write lock up front rather
@@ -441,63 +439,67 @@ class SQLiteStore(BaseStore):
                 self._vectors_version = version
             return result
 
-    def _put(
+    def _write(
         self,
         db: sqlite3.Connection,
         changes: _IndexChanges,
-        op: PutOp,
-        texts: list[tuple[str, str]],
-        vectors: list[Any] | None,
+        plan: Plan,
+        embeddings: np.ndarray | None,
         tokens: list[TokenVectors] | None,
         now: int,
-        origin: str | None,
     ) -> None:
-        found = db.execute(*_sql.find_sql(op.namespace, op.key)).fetchone()
-        live = found is not None and (found[3] is None or found[3] > now)
-        old = found[1] if live else None
-        if found is not None and (op.value is None or not live):
-            self._drop_items(db, [found[0]], changes)
-        if op.value is None:
-            if live:
-                self._record(db, op.namespace, op.key, "delete", old, None, now, origin)
-            return
-        try:
-            new = json.dumps(op.value, ensure_ascii=False, allow_nan=False)
-        except ValueError as exc:
-            raise ValueError(f"Store values must be JSON (no NaN/Infinity): {exc}") from None
-        indexed = self._fields is not None and bool(texts)
-        sql, params = _sql.upsert_sql(op.namespace, op.key, new, now, op.ttl, indexed)
-        item_id = db.execute(sql, params).fetchone()[0]
-        if self._fields is not None:
-            self._drop_index_entries(db, [item_id], changes)
-            if texts:
-                db.execute(
-                    "INSERT INTO items_fts (rowid, text) VALUES (?, ?)",
-                    (item_id, "\n".join(t for _, t in texts)),
-                )
-            for (path, _), vector, toks in zip(
-                texts, vectors or (), tokens or itertools.repeat(None)
-            ):
-                blob = self._blob(vector)
-                token_blob = toks.to_bytes() if toks is not None and len(toks.ids) else None
-                vid = db.execute(
-                    "INSERT INTO vectors (item_id, path, embedding, tokens) VALUES (?, ?, ?, ?)"
-                    " RETURNING id",
-                    (item_id, path, blob, token_blob),
-                ).fetchone()[0]
-                changes.add(vid, np.frombuffer(blob, dtype=np.float32))
-        self._record(db, op.namespace, op.key, "put", old, new, now, origin)
+        """Apply a batch's puts in bulk: one lookup of the rows they replace, then
+        one ``executemany`` per table (prepared once, cached by ``sqlite3``)."""
+        found = {
+            (_sql.ns_tuple(ns), key): Found(item_id, value, expires)
+            for item_id, ns, key, value, expires in db.execute(*_sql.found_sql(plan.puts))
+        }
+        next_item, next_vector = db.execute(_sql.NEXT_IDS_SQL).fetchone()
+        writes = plan_writes(
+            plan,
+            found,
+            now,
+            next_item=next_item,
+            next_vector=next_vector,
+            indexed=self._fields is not None,
+            embeddings=embeddings,
+            tokens=tokens,
+        )
+        self._drop_items(db, writes.drop, changes)
+        if writes.reindex:
+            self._drop_index_entries(db, writes.reindex, changes)
+        db.executemany(_sql.INSERT_ITEMS_SQL, writes.inserts)
+        db.executemany(_sql.UPDATE_ITEMS_SQL, writes.updates)
+        db.executemany(_sql.INSERT_FTS_SQL, writes.fts)
+        db.executemany(_sql.INSERT_VECTORS_SQL, writes.vectors)
+        if self.record_history:
+            db.executemany(_sql.INSERT_HISTORY_SQL, writes.history)
+        if writes.vectors:
+            assert embeddings is not None
+            changes.add([row[0] for row in writes.vectors], embeddings)
 
     def _record(self, db: sqlite3.Connection, *entry: Any) -> None:
         if self.record_history:
             db.execute(*_sql.history_sql(*entry))
 
-    def _blob(self, vector: Any) -> bytes:
-        arr = np.asarray(vector, dtype=np.float32).reshape(-1)
+    def _embedding_matrix(self, docs: list[Any], plan: Plan) -> np.ndarray:
+        """The embedder's vectors as one float32 matrix, checked before anything is written."""
         dims = self.index_config["dims"]
-        if arr.shape[0] != dims:
-            raise ValueError(f"Embedding has {arr.shape[0]} dimensions, the index expects {dims}")
-        return arr.tobytes()
+        texts = sum(len(pairs) for pairs in plan.texts.values())
+        if len(docs) != texts:
+            raise ValueError(f"The embedder returned {len(docs)} vectors for {texts} texts")
+        if not docs:
+            return np.empty((0, dims), dtype=np.float32)
+        try:
+            matrix = np.asarray(docs, dtype=np.float32).reshape(len(docs), -1)
+        except ValueError:  # ragged
+            matrix = None
+        if matrix is None or matrix.shape[1] != dims:
+            bad = next(np.size(v) for v in docs if np.size(v) != dims)
+            raise ValueError(f"Embedding has {bad} dimensions, the index expects {dims}")
+        if not np.isfinite(matrix).all():
+            raise ValueError("Embeddings must be finite (the embedder returned NaN or Infinity)")
+        return matrix
 
     def _drop_index_entries(
         self, db: sqlite3.Connection, ids: Sequence[int], changes: _IndexChanges
@@ -593,14 +595,13 @@ class _IndexChanges:
     """Vector index updates made by a transaction, applied once it commits."""
 
     def __init__(self) -> None:
-        self._adds: dict[int, np.ndarray] = {}
+        self._adds: list[tuple[list[int], np.ndarray]] = []  # (vector ids, their rows)
         self._removes: set[int] = set()
 
-    def add(self, vid: int, vector: np.ndarray) -> None:
-        self._adds[vid] = vector
+    def add(self, vids: list[int], vectors: np.ndarray) -> None:
+        self._adds.append((vids, vectors))
 
     def remove(self, vid: int) -> None:
-        self._adds.pop(vid, None)
         self._removes.add(vid)
 
     def __bool__(self) -> bool:
@@ -609,8 +610,14 @@ class _IndexChanges:
     def apply(self, index: VectorIndex) -> None:
         if self._removes:
             index.remove(self._removes)
-        if self._adds:
-            index.add(list(self._adds), np.stack(list(self._adds.values())))
+        if not self._adds:
+            return
+        ids = np.array([vid for vids, _ in self._adds for vid in vids], dtype=np.int64)
+        rows = np.concatenate([m for _, m in self._adds])
+        if self._removes:  # added, then dropped by the same transaction
+            keep = ~np.isin(ids, list(self._removes))
+            ids, rows = ids[keep], rows[keep]
+        index.add(ids, rows)
 
 
 def _resolve_index(index: IndexConfig | None, mode: str) -> tuple[dict | None, Any, list | None]:
@@ -639,16 +646,6 @@ def _check_late_interaction(embeddings: Any, mode: str) -> None:
             "RankingWeights.late_interaction needs an embedder with token vectors "
             f"(index embed='local'), got {found}"
         )
-
-
-def _split(docs: list[Any], texts: dict) -> dict:
-    out, pos = {}, 0
-    for item_key, pairs in texts.items():
-        out[item_key] = docs[pos : pos + len(pairs)]
-        pos += len(pairs)
-    if pos != len(docs):
-        raise ValueError(f"The embedder returned {len(docs)} vectors for {pos} texts")
-    return out
 
 
 def _chunks(seq: list[str], size: int) -> Iterator[list[str]]:

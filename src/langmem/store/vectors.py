@@ -53,6 +53,8 @@ _PARALLEL_MIN = 20_000
 # bitmap of allowed positions (which costs about a full scan).
 _GATHER_MAX = 2_048
 _GATHER_FRACTION = 0.125
+# Appends of at least this many vectors are encoded in the scan threads.
+_APPEND_IN_POOL = 64
 # A shard of at least this many vectors gets a quantized copy for shortlists.
 _COARSE_MIN = 32_768
 # Shortlist size per shard: max(_SHORTLIST_MIN, _SHORTLIST_FACTOR * k); searches
@@ -209,26 +211,47 @@ class VectorIndex:
         vecs = _normalise(vecs.reshape(len(ids), self.dims))
         if not np.isfinite(vecs).all():
             raise ValueError("vectors must be finite")
-        _, last = np.unique(ids[::-1], return_index=True)
-        keep = np.sort(len(ids) - 1 - last)
-        ids, vecs = ids[keep], vecs[keep]
+        if len(ids) > 1:
+            _, last = np.unique(ids[::-1], return_index=True)
+            if len(last) < len(ids):
+                keep = np.sort(len(ids) - 1 - last)
+                ids, vecs = ids[keep], vecs[keep]
         with self._lock:
             self._grow(int(ids.max()) + 1 if len(ids) else 0)
             slots = self._slot[ids]
             old = slots >= 0
             n_shards = len(self._shards)
-            for s, shard in enumerate(self._shards):
-                mine = old & (slots % n_shards == s)
-                if mine.any():
-                    shard.write(slots[mine] // n_shards, vecs[mine])
-            new_ids, new_vecs = ids[~old], vecs[~old]
+            if old.any():
+                for s, shard in enumerate(self._shards):
+                    mine = old & (slots % n_shards == s)
+                    if mine.any():
+                        shard.write(slots[mine] // n_shards, vecs[mine])
+                ids, vecs = ids[~old], vecs[~old]
+            # New ids go to the shards evenly, the smallest shards taking the remainder.
             order = sorted(range(n_shards), key=lambda s: len(self._shards[s]))
-            for s, part in zip(order, np.array_split(np.arange(len(new_ids)), n_shards)):
-                if len(part):
-                    start = self._shards[s].append(new_ids[part], new_vecs[part])
-                    positions = np.arange(start, start + len(part), dtype=np.int64)
-                    self._slot[new_ids[part]] = positions * n_shards + s
+            bounds = [-(-i * len(ids) // n_shards) for i in range(n_shards + 1)]
+            parts = [(s, a, b) for s, a, b in zip(order, bounds, bounds[1:]) if b > a]
+            starts = self._append(parts, ids, vecs)
+            for (s, a, b), start in zip(parts, starts):
+                positions = np.arange(start, start + b - a, dtype=np.int64)
+                self._slot[ids[a:b]] = positions * n_shards + s
             self._maybe_build()
+
+    def _append(self, parts: list[tuple[int, int, int]], ids: np.ndarray, vecs: np.ndarray):
+        """Append ``ids[a:b]`` to shard ``s`` for each part; returns their start positions.
+
+        Large appends run in the scan threads (one OpenMP thread each): faiss's own
+        OpenMP team waits at barriers while another process holds a core, and
+        encoding 1,000 rows took ~8 ms instead of ~0.6 ms.
+        """
+
+        def one(part: tuple[int, int, int]) -> int:
+            s, a, b = part
+            return self._shards[s].append(ids[a:b], vecs[a:b])
+
+        if len(ids) < _APPEND_IN_POOL:
+            return [one(part) for part in parts]
+        return list(_pool(len(self._shards)).map(one, parts))
 
     def remove(self, ids: Iterable[int]) -> None:
         """Forget ``ids``; unknown ids are ignored."""
