@@ -40,3 +40,49 @@ class CachedEmbeddings(Embeddings):
             keys = sorted(self.cache)
             np.savez(self.path, keys=np.array(keys), vecs=np.stack([self.cache[k] for k in keys]))
             self.dirty = False
+
+
+class CachedTokenEmbeddings(CachedEmbeddings):
+    """:class:`CachedEmbeddings` that also caches ``embed_with_tokens`` (late interaction).
+
+    Token vectors are kept as their storage blobs next to the sentence vectors, in
+    ``path`` with ``-tokens`` added to its stem.
+    """
+
+    def __init__(self, inner: Embeddings, path: Path, dims: int) -> None:
+        super().__init__(inner, path)
+        self.dims = dims
+        self.token_path = self.path.with_name(self.path.stem + "-tokens.npz")
+        self.tokens: dict[str, bytes] = {}
+        if self.token_path.exists():
+            data = np.load(self.token_path)
+            blob, ends = data["blob"].tobytes(), data["ends"].tolist()
+            starts = [0, *ends[:-1]]
+            self.tokens = {k: blob[s:e] for k, s, e in zip(data["keys"].tolist(), starts, ends)}
+
+    def embed_with_tokens(self, texts: list[str]):
+        from langmem.store.late import TokenVectors
+
+        keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
+        todo = sorted({k: t for k, t in zip(keys, texts) if k not in self.tokens}.items())
+        if todo:
+            vecs, toks = self.inner.embed_with_tokens([t for _, t in todo])
+            for (k, _), v, tv in zip(todo, vecs, toks):
+                self.cache[k] = np.asarray(v, np.float32)
+                self.tokens[k] = tv.to_bytes()
+            self.dirty = True
+        vectors = [self.cache[k].tolist() for k in keys]
+        return vectors, [TokenVectors.from_bytes(self.tokens[k], self.dims) for k in keys]
+
+    def save(self) -> None:
+        if self.dirty and self.tokens:
+            self.token_path.parent.mkdir(parents=True, exist_ok=True)
+            keys = sorted(self.tokens)
+            blobs = [self.tokens[k] for k in keys]
+            np.savez(
+                self.token_path,
+                keys=np.array(keys),
+                blob=np.frombuffer(b"".join(blobs), dtype=np.uint8),
+                ends=np.cumsum([len(b) for b in blobs]),
+            )
+        super().save()

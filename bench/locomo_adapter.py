@@ -3,13 +3,17 @@
     python ../shared/tools/locomo_retrieval.py \\
         --setup bench/locomo_adapter.py:setup --searcher bench/locomo_adapter.py:search
 
-Environment: ``LOCOMO_MODE`` = ``hybrid`` (default), ``vector``, ``keyword``, ``neighbours`` (hybrid
-with ``RankingWeights(neighbours=NEIGHBOURS)``: adjacent turns lend each other evidence),
-``late`` (``neighbours`` plus ``late_interaction=LATE``: MaxSim over stored token vectors,
-with the window of adjacent turns) or ``late-nowindow`` (hybrid plus ``late_interaction=LATE``);
-``LOCOMO_EMBED`` = ``local`` (MiniLM, cached on disk under ``bench/results/``, the default;
-the late modes run the model for every text, as they need its token vectors) or ``hash``
-(``HashEmbeddings``, for quick tests; not for the late modes).
+Each turn is stored as a chat message, ``{"role": <speaker>, "content": <text>, "when": ...}``
+(field ``content`` indexed), so the store treats it as a conversation turn (``is_turn``).
+
+Environment: ``LOCOMO_MODE`` = ``default`` (``RankingWeights()`` as a user gets it: with
+MiniLM, late interaction and adjacency credit between turns), ``vector``, ``keyword``,
+``hybrid`` (neither late interaction nor neighbours: the previous default), ``neighbours``
+(hybrid with ``neighbours=NEIGHBOURS``), ``late-nowindow`` (hybrid plus
+``late_interaction=LATE``, no neighbours) or ``late`` (both, set explicitly);
+``LOCOMO_EMBED`` = ``local`` (MiniLM with its token vectors, cached on disk under
+``bench/results/``, the default) or ``hash`` (``HashEmbeddings``, for quick tests: no token
+vectors, so no late interaction).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from langgraph.store.base import PutOp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _embcache import RESULTS, CachedEmbeddings  # noqa: E402
+from _embcache import RESULTS, CachedTokenEmbeddings  # noqa: E402
 from langmem.store import RankingWeights, SQLiteStore  # noqa: E402
 
 NAMESPACE = "locomo"
@@ -30,17 +34,19 @@ NEIGHBOURS = 0.5
 LATE = 2.0
 # mode -> (search_mode, ranking weights)
 MODES = {
-    "hybrid": ("hybrid", RankingWeights()),
+    "default": ("hybrid", RankingWeights()),
     "vector": ("vector", RankingWeights()),
     "keyword": ("keyword", RankingWeights()),
-    "neighbours": ("hybrid", RankingWeights(neighbours=NEIGHBOURS)),
+    "hybrid": ("hybrid", RankingWeights(neighbours=0.0, late_interaction=0.0)),
+    "neighbours": ("hybrid", RankingWeights(neighbours=NEIGHBOURS, late_interaction=0.0)),
+    "late-nowindow": ("hybrid", RankingWeights(neighbours=0.0, late_interaction=LATE)),
     "late": ("hybrid", RankingWeights(neighbours=NEIGHBOURS, late_interaction=LATE)),
-    "late-nowindow": ("hybrid", RankingWeights(late_interaction=LATE)),
 }
 
 
-def make_embeddings(name: str, *, tokens: bool = False):
-    """``(embeddings, dims)`` for ``"local"`` (MiniLM, disk-cached unless ``tokens``) or ``"hash"``."""
+def make_embeddings(name: str, cache: str = "locomo-minilm"):
+    """``(embeddings, dims)`` for ``"local"`` (MiniLM with token vectors, disk-cached in
+    ``bench/results/<cache>.npz``) or ``"hash"``."""
     if name == "hash":
         from langmem.testing import HashEmbeddings
 
@@ -48,32 +54,47 @@ def make_embeddings(name: str, *, tokens: bool = False):
     from langmem.store.embeddings import LOCAL_DIMS, resolve_embeddings
 
     local = resolve_embeddings("local")
-    if tokens:  # the cache holds sentence vectors only
-        return local, LOCAL_DIMS
-    return CachedEmbeddings(local, RESULTS / "locomo-minilm.npz"), LOCAL_DIMS
+    return CachedTokenEmbeddings(local, RESULTS / f"{cache}.npz", LOCAL_DIMS), LOCAL_DIMS
 
 
-def build_store(items, *, mode: str = "hybrid", embed: str = "local") -> SQLiteStore:
-    """One memory per ``(conv_id, dia_id, text, when)``, namespaced per conversation."""
+def open_store(mode: str, embeddings, dims: int, fields: list[str]) -> SQLiteStore:
+    """An in-memory store searching as ``mode`` (see :data:`MODES`)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
     search_mode, ranking = MODES[mode]
-    embeddings, dims = make_embeddings(embed, tokens=ranking.late_interaction > 0)
-    store = SQLiteStore(
-        ":memory:",
-        index={"dims": dims, "embed": embeddings, "fields": ["text"]},
-        search_mode=search_mode,
-        ranking=ranking,
+    index = {"dims": dims, "embed": embeddings, "fields": fields}
+    return SQLiteStore(":memory:", index=index, search_mode=search_mode, ranking=ranking)
+
+
+def bytes_per_item(store: SQLiteStore) -> dict[str, float]:
+    """Database size and stored token vectors per item (``:memory:`` pages included)."""
+    db = store._conn()
+    items = db.execute("SELECT count(*) FROM items").fetchone()[0] or 1
+    pages = (
+        db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
     )
+    tokens = db.execute("SELECT coalesce(sum(length(tokens)), 0) FROM vectors").fetchone()[0]
+    return {"db_bytes": round(pages / items), "token_bytes": round(tokens / items)}
+
+
+def build_store(items, *, mode: str = "default", embed: str = "local") -> SQLiteStore:
+    """One turn per ``(conv_id, dia_id, text, when)``, namespaced per conversation."""
+    embeddings, dims = make_embeddings(embed)
+    store = open_store(mode, embeddings, dims, ["content"])
     ops = [
-        PutOp((NAMESPACE, cid), dia_id, {"text": text, "when": when})
+        PutOp((NAMESPACE, cid), dia_id, {"role": _speaker(text), "content": text, "when": when})
         for cid, dia_id, text, when in items
     ]
     for start in range(0, len(ops), 1000):
         store.batch(ops[start : start + 1000])
-    if isinstance(embeddings, CachedEmbeddings):
+    if isinstance(embeddings, CachedTokenEmbeddings):
         embeddings.save()
     return store
+
+
+def _speaker(text: str) -> str:
+    """``"Caroline"`` of ``"[<date>] Caroline: ..."``."""
+    return text.split("] ", 1)[-1].split(":", 1)[0]
 
 
 def search_keys(store: SQLiteStore, conv_id: str, query: str, k: int) -> list[str]:
@@ -88,7 +109,7 @@ def setup(items) -> None:
     global _store
     _store = build_store(
         items,
-        mode=os.environ.get("LOCOMO_MODE", "hybrid"),
+        mode=os.environ.get("LOCOMO_MODE", "default"),
         embed=os.environ.get("LOCOMO_EMBED", "local"),
     )
 
