@@ -287,7 +287,10 @@ def demo(
                 store.batch(
                     [
                         PutOp(
-                            DEMO_NAMESPACE, key, {"text": f"[{date}] {who}: {text}", "date": date}
+                            DEMO_NAMESPACE,
+                            key,  # "kind": "turn": adjacent turns lend each other evidence
+                            {"kind": "turn", "speaker": who, "text": f"[{date}] {who}: {text}"}
+                            | {"date": date},
                         )
                         for key, date, who, text in batch
                     ]
@@ -295,6 +298,10 @@ def demo(
                 progress.advance(task, len(batch))
         console.print(
             f"Remembered [bold]{len(turns)}[/bold] turns of '{sample['title']}' in [cyan]{db}[/cyan]."
+        )
+        console.print(
+            "score: meaning + keyword + token matches (+ adjacent turns); higher is closer, "
+            "comparable within one question only."
         )
         for question in sample["questions"]:
             hits = store.search(DEMO_NAMESPACE, query=question, limit=limit)
