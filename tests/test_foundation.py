@@ -27,9 +27,9 @@ def test_public_names_resolve_lazily():
         langmem.does_not_exist  # noqa: B018
 
 
-def test_configuration_error_is_not_an_exception():
-    assert issubclass(ConfigurationError, BaseException)
-    assert not issubclass(ConfigurationError, Exception)
+def test_configuration_error_is_a_value_error():
+    # `except Exception` / `except ValueError` catch a missing key, package or API key
+    assert issubclass(ConfigurationError, ValueError)
 
 
 class TestResolveChatModel:
@@ -47,8 +47,12 @@ class TestResolveChatModel:
             "find_spec",
             lambda name, *a: None if name == "langchain_anthropic" else real(name, *a),
         )
-        with pytest.raises(ConfigurationError, match="pip install langchain-anthropic"):
+        with pytest.raises(ConfigurationError, match=r'pip install "langmem-plus\[anthropic\]"'):
             resolve_chat_model("anthropic:claude-3-5-sonnet-latest")
+        monkeypatch.setenv("GROQ_API_KEY", "x")
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+        with pytest.raises(ConfigurationError, match='pip install langchain-groq "langchain-core'):
+            resolve_chat_model("groq:llama-3.1-8b-instant")
 
     def test_missing_api_key_names_variable(self, monkeypatch):
         import importlib.util

@@ -701,12 +701,14 @@ def test_custom_agent_guide_openai(monkeypatch):
     )
 
 
-def test_custom_agent_errors_reach_the_loop_as_text():
+def test_custom_agent_errors_raise_or_come_back_as_tool_messages():
     from langmem import create_manage_memory_tool
 
     tool = create_manage_memory_tool(namespace="memories", store=InMemoryStore())
     reply = tool.invoke('{"action":"delete","id":"0b9f5cf6-8c2e-4a3b-9d0a-3c1d5b7e9f00"}')
-    assert "No memory with id 0b9f5cf6-8c2e-4a3b-9d0a-3c1d5b7e9f00" in reply
+    assert reply == "Deleted memory 0b9f5cf6-8c2e-4a3b-9d0a-3c1d5b7e9f00"  # as in LangMem
+    with pytest.raises(ValueError, match="Pass the id"):  # a direct call raises, as in LangMem
+        tool.invoke('{"action":"update","content":"x"}')
     message = tool.invoke(
         {"type": "tool_call", "id": "x", "name": "manage_memory", "args": {"action": "update"}}
     )

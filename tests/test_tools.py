@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from langchain_core.messages import ToolMessage
+from langchain_core.tools import ToolException
 from langgraph.store.base import SearchItem
 from langgraph.store.memory import InMemoryStore
 from pydantic import BaseModel, ValidationError
@@ -141,52 +142,64 @@ async def test_create_update_delete_round_trip(store, use_async):
 
 
 @pytest.mark.parametrize("use_async", [False, True])
-@pytest.mark.parametrize("action", ["update", "delete"])
-async def test_unknown_id_is_an_error_and_changes_nothing(store, action, use_async):
+async def test_unknown_id_update_creates_and_delete_succeeds(store, use_async):
+    # LangMem's semantics: an update of an unknown id creates the memory under it
     tool = create_manage_memory_tool(NS, store=store)
-    created_key(tool.invoke({"content": "likes tea"}, ALICE))
-    before = snapshot(store)
+    kept = created_key(tool.invoke({"content": "likes tea"}, ALICE))
     unknown = str(uuid.uuid4())
-    result = await call(
-        tool, {"action": action, "id": unknown, "content": "hijack"}, ALICE, use_async
-    )
-    assert unknown in result and "No memory" in result
-    assert snapshot(store) == before
+    args = {"action": "update", "id": unknown, "content": "likes coffee"}
+    assert await call(tool, args, ALICE, use_async) == f"updated memory {unknown}"
+    args = {"action": "delete", "id": str(uuid.uuid4())}
+    assert (await call(tool, args, ALICE, use_async)).startswith("Deleted memory ")
+    assert snapshot(store) == {
+        (("memories", "alice"), kept): {"content": "likes tea"},
+        (("memories", "alice"), unknown): {"content": "likes coffee"},
+    }
 
 
 @pytest.mark.parametrize("action", ["update", "delete"])
 def test_ids_of_another_tenant_cannot_be_touched(store, action):
     tool = create_manage_memory_tool(NS, store=store)
     bobs_key = created_key(tool.invoke({"content": "bob's secret"}, BOB))
-    before = snapshot(store)
     result = tool.invoke({"action": action, "id": bobs_key, "content": "overwritten"}, ALICE)
-    assert "No memory" in result
-    assert snapshot(store) == before
-    assert store.get(("memories", "alice"), bobs_key) is None
+    assert bobs_key in result
+    assert store.get(("memories", "bob"), bobs_key).value == {"content": "bob's secret"}
+    alices = store.get(("memories", "alice"), bobs_key)
+    assert (alices.value if alices else None) == (
+        {"content": "overwritten"} if action == "update" else None
+    )
 
 
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
-        ({"content": "x", "id": "6f1c6a52-4a8b-4cf0-9d5e-1d4b0b5ddf11"}, "Do not pass an id"),
-        ({"action": "update", "content": "x"}, "Pass the id"),
-        ({"action": "delete"}, "Pass the id"),
-        ({"action": "update", "id": "6f1c6a52-4a8b-4cf0-9d5e-1d4b0b5ddf11"}, "new content"),
-        ({}, "content of the memory"),
-    ],
-)
-def test_model_mistakes_return_error_messages(store, args, needle):
+MISTAKES = [
+    ({"content": "x", "id": "6f1c6a52-4a8b-4cf0-9d5e-1d4b0b5ddf11"}, "Do not pass an id"),
+    ({"action": "update", "content": "x"}, "Pass the id"),
+    ({"action": "delete"}, "Pass the id"),
+    ({"action": "update", "id": "6f1c6a52-4a8b-4cf0-9d5e-1d4b0b5ddf11"}, "content of the memory"),
+    ({}, "content of the memory"),
+    ({"content": "  \n\t "}, "must not be empty"),
+    ({"content": "bad \ud800 text"}, "surrogate"),
+]
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+@pytest.mark.parametrize(("args", "needle"), MISTAKES)
+async def test_model_mistakes_raise_value_errors_on_direct_calls(store, args, needle, use_async):
     tool = create_manage_memory_tool(NS, store=store)
-    assert needle in tool.invoke(args, ALICE)
+    with pytest.raises(ValueError, match=needle) as caught:
+        await call(tool, args, ALICE, use_async)
+    assert isinstance(caught.value, ToolException)
     assert snapshot(store) == {}
 
 
-def test_errors_become_error_tool_messages(store):
+@pytest.mark.parametrize("use_async", [False, True])
+@pytest.mark.parametrize(("args", "needle"), MISTAKES)
+async def test_model_mistakes_in_tool_calls_become_error_messages(store, args, needle, use_async):
     tool = create_manage_memory_tool(NS, store=store)
-    call_ = {"type": "tool_call", "id": "c1", "name": "manage_memory", "args": {"action": "delete"}}
-    message = tool.invoke(call_, ALICE)
-    assert isinstance(message, ToolMessage)
-    assert message.status == "error" and "Pass the id" in message.content
+    call_ = {"type": "tool_call", "id": "c1", "name": "manage_memory", "args": args}
+    message = await call(tool, call_, ALICE, use_async)
+    assert isinstance(message, ToolMessage) and message.tool_call_id == "c1"
+    assert message.status == "error" and needle in message.content
+    assert snapshot(store) == {}
 
 
 def test_action_not_permitted_and_bad_id_fail_validation(store):

@@ -9,7 +9,7 @@ from langchain_core.language_models import BaseChatModel
 
 from langmem.errors import ConfigurationError
 
-__all__ = ["check_provider_setup", "resolve_chat_model"]
+__all__ = ["check_provider_setup", "install_hint", "resolve_chat_model"]
 
 # provider -> (package to import, pip name, env vars of which one must be set)
 _PROVIDERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -30,6 +30,9 @@ _PROVIDERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "xai": ("langchain_xai", "langchain-xai", ("XAI_API_KEY",)),
     "ollama": ("langchain_ollama", "langchain-ollama", ()),
 }
+
+# Providers with an extra of ours that pins their package to versions matching our pins.
+_EXTRAS = {"openai": "openai", "azure_openai": "openai", "anthropic": "anthropic"}
 
 # Model-name prefixes init_chat_model infers a provider from when none is given.
 _INFERRED = (("gpt-", "openai"), ("o1", "openai"), ("o3", "openai"), ("claude", "anthropic"))
@@ -54,11 +57,18 @@ def check_provider_setup(provider: str | None, needs: str) -> None:
         return
     module, pip_name, env_vars = _PROVIDERS[provider]
     if importlib.util.find_spec(module) is None:
-        raise ConfigurationError(f"{needs} the package {pip_name!r}: pip install {pip_name}")
+        raise ConfigurationError(f"{needs} the package {pip_name!r}: {install_hint(provider)}")
     if env_vars and not any(os.environ.get(v) for v in env_vars):
         raise ConfigurationError(
             f"{needs} an API key: set the environment variable " + " or ".join(env_vars)
         )
+
+
+def install_hint(provider: str) -> str:
+    """The command installing ``provider``'s package without breaking our langchain-core pin."""
+    if provider in _EXTRAS:
+        return f'pip install "langmem-plus[{_EXTRAS[provider]}]"'
+    return f'pip install {_PROVIDERS[provider][1]} "langchain-core>=1.7,<1.8"'
 
 
 def resolve_chat_model(model: str | BaseChatModel) -> BaseChatModel:

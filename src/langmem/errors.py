@@ -5,10 +5,11 @@ from __future__ import annotations
 __all__ = ["ConfigurationError"]
 
 
-class ConfigurationError(BaseException):
+class ConfigurationError(ValueError):
     """A setup problem the caller must fix (missing config key, package or API key).
 
-    It derives from ``BaseException`` on purpose: LangGraph's ``ToolNode`` turns
-    ordinary exceptions into tool messages for the model, but a configuration
-    mistake is the developer's to see, not the model's to retry.
+    A ``ValueError``, so ``except ValueError`` and ``except Exception`` catch it.
+    The memory tools raise it for setup mistakes only (never for the model's
+    arguments), and LangGraph's ``ToolNode`` with its default error handling
+    re-raises it: the developer sees it, the model is not asked to retry.
     """

@@ -2,27 +2,33 @@
 
 Both tools resolve their namespace from the run's config at every call and
 their store from ``store=`` or the running graph. Everything the model passes
-is confined to that namespace: ids are UUID keys looked up there, and a search
-``filter`` only narrows results. Mistakes the model can fix (an unknown id, a
-create with an id, ...) come back to it as tool error messages; setup mistakes
-(no store, a missing config key) raise :class:`~langmem.errors.ConfigurationError`.
+is confined to that namespace: ids are UUID keys in it, and a search
+``filter`` only narrows results. Arguments are checked here, before the store
+sees them (empty or non-UTF-8 text, non-finite numbers, unsupported filter
+operators, out-of-range ``limit``/``offset``). Mistakes the model can fix raise
+:class:`MemoryToolError` (a ``ValueError`` and a ``ToolException``): from
+``tool.invoke(args)`` it propagates, as in LangMem; a tool *call* (what a
+``ToolNode`` sends) gets an error ``ToolMessage`` instead, so the agent run goes
+on. Setup mistakes (no store, a missing config key) raise
+:class:`~langmem.errors.ConfigurationError`, which a ``ToolNode`` re-raises.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
+from langchain_core.messages import ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import StructuredTool, ToolException
 from langgraph.store.base import BaseStore, SearchItem
-from pydantic import Field, TypeAdapter, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
 from langmem._effects import Flow, StoreBatch, adrive, drive
 from langmem.errors import ConfigurationError
-from langmem.knowledge._values import context_store, delete_op, get_op, put_op, search_op
+from langmem.knowledge._values import context_store, delete_op, put_op, search_op
 from langmem.utils import NamespaceTemplate
 
 __all__ = ["create_manage_memory_tool", "create_search_memory_tool"]
@@ -38,22 +44,70 @@ _MANAGE_INSTRUCTIONS = (
 )
 
 
-class MemoryToolError(ToolException):
-    """A mistake in the model's tool call; its message goes back to the model."""
+MAX_LIMIT = 1000  # search results per call
+MAX_OFFSET = 100_000  # results a search may skip
+FILTER_OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")  # what every store supports
+_ORDERING = {"$gt", "$gte", "$lt", "$lte"}
+
+
+class MemoryToolError(ToolException, ValueError):
+    """A mistake in the model's tool call, worded for the model to fix.
+
+    ``tool.invoke(args)`` raises it (``except ValueError`` works, as with
+    LangMem); invoked with a tool call, as a ``ToolNode`` does, the tool returns
+    it as an error ``ToolMessage`` instead.
+    """
 
 
 class _MemoryTool(StructuredTool):
-    """A ``StructuredTool`` that also takes its arguments as one JSON-object string.
+    """A ``StructuredTool`` for the model's untrusted calls.
 
-    Custom agent loops often pass the model's raw ``arguments`` string straight to
-    ``tool.invoke``; a string that decodes to an object of this tool's parameters is
-    read as those parameters, any other string as the first parameter.
+    - It also takes its arguments as one JSON-object string: custom agent loops
+      often pass the model's raw ``arguments`` string straight to ``tool.invoke``;
+      a string that decodes to an object of this tool's parameters is read as
+      those parameters, any other string as the first parameter.
+    - A :class:`MemoryToolError` raised for a tool call becomes an error
+      ``ToolMessage`` (LangGraph's ``ToolNode`` would otherwise end the run).
+    - Its schema always lists ``"required"`` (``[]`` when nothing is), as some
+      providers validate tool schemas strictly.
     """
 
     def _parse_input(self, tool_input: str | dict, tool_call_id: str | None) -> str | dict:
         if isinstance(tool_input, str):
             tool_input = _decode_arguments(tool_input, set(self.args)) or tool_input
         return super()._parse_input(tool_input, tool_call_id)
+
+    @property
+    def tool_call_schema(self) -> type[BaseModel]:
+        schema = super().tool_call_schema
+        namespace = {
+            "__doc__": schema.__doc__,
+            "model_config": ConfigDict(json_schema_extra=_list_required),
+        }
+        return type(schema.__name__, (schema,), namespace)
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        try:
+            return super().invoke(input, config, **kwargs)
+        except MemoryToolError as exc:
+            return self._error_message(input, exc)
+
+    async def ainvoke(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Any:
+        try:
+            return await super().ainvoke(input, config, **kwargs)
+        except MemoryToolError as exc:
+            return self._error_message(input, exc)
+
+    def _error_message(self, input: Any, exc: MemoryToolError) -> ToolMessage:
+        if not (isinstance(input, Mapping) and input.get("type") == "tool_call"):
+            raise exc
+        return ToolMessage(str(exc), tool_call_id=input["id"], name=self.name, status="error")
+
+
+def _list_required(schema: dict) -> None:
+    schema.setdefault("required", [])
 
 
 def _decode_arguments(text: str, names: set[str]) -> dict | None:
@@ -75,7 +129,7 @@ def _flow_tool(flow: Callable[..., Flow[Any]], **options: Any) -> StructuredTool
     async def arun(*args: Any, config: RunnableConfig, **kwargs: Any) -> Any:
         return await adrive(flow(*args, **kwargs, config=config))
 
-    return _MemoryTool.from_function(func=run, coroutine=arun, handle_tool_error=True, **options)
+    return _MemoryTool.from_function(func=run, coroutine=arun, **options)
 
 
 def _store_for(store: BaseStore | None, tool_name: str, config: RunnableConfig) -> BaseStore:
@@ -110,9 +164,11 @@ def create_manage_memory_tool(
         name: The tool name the model sees.
 
     Values are stored as ``{"content": <content>}`` under a fresh UUID key. Returns
-    ``"created memory <id>"``, ``"updated memory <id>"`` or ``"Deleted memory <id>"``;
-    an update or delete of an id that is not in the namespace changes nothing and
-    returns an error message to the model.
+    ``"created memory <id>"``, ``"updated memory <id>"`` or ``"Deleted memory <id>"``.
+    As in LangMem, an update of an id the namespace lacks creates the memory under
+    that id and a delete of one succeeds; either way only the caller's namespace is
+    touched. Empty content, an id on create or none on update/delete raise
+    :class:`MemoryToolError` (an error ``ToolMessage`` for a tool call).
     """
     template = NamespaceTemplate(namespace)
     actions = _check_actions(actions_permitted)
@@ -141,33 +197,20 @@ def create_manage_memory_tool(
     ) -> Flow[str]:
         target = _store_for(store, name, config)
         ns = template(config)
-        if action == "create":
-            if id is not None:
-                raise MemoryToolError(
-                    "Do not pass an id to create a memory: a new id is assigned. "
-                    "To change an existing memory, use action 'update' with its id."
-                )
-            if content is None:
-                raise MemoryToolError("Pass the content of the memory to create.")
-            key = str(uuid.uuid4())
-            yield StoreBatch(target, [put_op(target, ns, key, _value(content_type, content))])
-            return f"created memory {key}"
-        if id is None:
-            raise MemoryToolError(f"Pass the id of the memory to {action}.")
-        if action == "update" and content is None:
-            raise MemoryToolError("Pass the new content of the memory to update.")
-        key = str(id)
-        [existing] = yield StoreBatch(target, [get_op(target, ns, key)])
-        if existing is None:
+        if action == "create" and id is not None:
             raise MemoryToolError(
-                f"No memory with id {key} exists here, so nothing was {action}d. Use the id "
-                "of a memory you created or found by searching, or create a new memory."
+                "Do not pass an id to create a memory: a new id is assigned. "
+                "To change an existing memory, use action 'update' with its id."
             )
+        if action != "create" and id is None:
+            raise MemoryToolError(f"Pass the id of the memory to {action}.")
         if action == "delete":
-            yield StoreBatch(target, [delete_op(ns, key)])
-            return f"Deleted memory {key}"
-        yield StoreBatch(target, [put_op(target, ns, key, _value(content_type, content))])
-        return f"updated memory {key}"
+            yield StoreBatch(target, [delete_op(ns, str(id))])
+            return f"Deleted memory {id}"
+        value = _value(content_type, content, action)
+        key = str(uuid.uuid4()) if action == "create" else str(id)
+        yield StoreBatch(target, [put_op(target, ns, key, value)])
+        return f"{action}d memory {key}"
 
     return _flow_tool(
         flow,
@@ -202,8 +245,54 @@ def _manage_description(actions: tuple[str, ...], instructions: str) -> str:
     return " ".join(parts)
 
 
-def _value(content_type: TypeAdapter, content: Any) -> dict:
-    return {"content": content_type.dump_python(content, mode="json")}
+def _value(content_type: TypeAdapter, content: Any, action: str) -> dict:
+    """The stored value for ``content``, which must be non-empty, strict JSON and UTF-8."""
+    if content is None or (isinstance(content, str) and not content.strip()):
+        raise MemoryToolError(f"Pass the content of the memory to {action}; it must not be empty.")
+    value = {"content": content_type.dump_python(content, mode="json")}
+    _check_json(value, "content")
+    return value
+
+
+def _check_json(value: Any, what: str) -> None:
+    """Raise :class:`MemoryToolError` unless ``value`` is strict JSON encodable as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise MemoryToolError(
+            f"The {what} contains an invalid character (a lone UTF-16 surrogate such as "
+            "\\ud800); send valid Unicode text."
+        ) from None
+    except ValueError:
+        raise MemoryToolError(f"The {what} contains NaN or Infinity; use finite numbers.") from None
+
+
+def _check_filter(filter: Mapping[str, Any], where: str = "filter") -> None:
+    """Raise :class:`MemoryToolError` for what no store supports: operator keys at field
+    level, unknown operators, operators mixed with fields, non-numeric comparisons."""
+    supported = ", ".join(FILTER_OPERATORS)
+    for key, expected in filter.items():
+        if key.startswith("$"):
+            raise MemoryToolError(
+                f"{where}: {key!r} is not a field name. Keys name fields of the memory; "
+                f'operators go inside a field, e.g. {{"n": {{"$gt": 3}}}} ({supported}).'
+            )
+        if not isinstance(expected, Mapping):
+            continue
+        if not any(k.startswith("$") for k in expected):
+            _check_filter(expected, f"{where}.{key}")
+            continue
+        if unsupported := [k for k in expected if k not in FILTER_OPERATORS]:
+            raise MemoryToolError(
+                f"{where}.{key}: unsupported operator(s) {unsupported}; the supported ones are "
+                f"{supported} (match a value exactly by giving it directly)."
+            )
+        for op in _ORDERING.intersection(expected):
+            operand = expected[op]
+            if isinstance(operand, bool) or not isinstance(operand, (int, float)):
+                raise MemoryToolError(
+                    f"{where}.{key}: {op} compares numbers, got {operand!r}."
+                )
 
 
 _SEARCH_DESCRIPTION = (
@@ -239,8 +328,14 @@ def create_search_memory_tool(
         name,
         __doc__=f"Arguments of the {name} tool.",
         query=(str, Field(description="What to look for.")),
-        limit=(int, Field(default=10, ge=1, description="Maximum number of results.")),
-        offset=(int, Field(default=0, ge=0, description="Number of results to skip.")),
+        limit=(
+            int,
+            Field(default=10, ge=1, le=MAX_LIMIT, description="Maximum number of results."),
+        ),
+        offset=(
+            int,
+            Field(default=0, ge=0, le=MAX_OFFSET, description="Number of results to skip."),
+        ),
         filter=(
             dict[str, Any] | None,
             Field(default=None, description="Only return memories whose values match these."),
@@ -256,6 +351,10 @@ def create_search_memory_tool(
         config: RunnableConfig,
     ) -> Flow[Any]:
         target = _store_for(store, name, config)
+        _check_json(query, "query")
+        if filter:
+            _check_json(filter, "filter")
+            _check_filter(filter)
         op = search_op(
             target, template(config), query=query, filter=filter, limit=limit, offset=offset
         )
