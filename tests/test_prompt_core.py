@@ -245,8 +245,14 @@ def test_settings_defaults_and_validation():
         {"min_reflection_steps": 6},
         {"max_reflection_steps": True},
         {"max_trajectory_tokens": 99},
-        {"max_reflection_step": 3},
         {"metaprompt": 3},
     ):
         with pytest.raises(ValueError):
             Settings.from_config(bad)
+
+
+def test_unknown_settings_keys_are_ignored_with_a_warning():
+    with pytest.warns(UserWarning, match="max_reflection_step'.*temperature") as caught:
+        s = Settings.from_config({"max_reflection_step": 3, "temperature": 0.2})
+    assert len(caught) == 1
+    assert s == Settings.from_config(None)

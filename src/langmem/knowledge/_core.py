@@ -307,6 +307,7 @@ class Session:
         self._docs: dict[str, _Doc] = {i: _Doc(k, v) for i, k, v in self.existing}
         self._given = {i: v for i, _, v in self.existing}
         self._touched: dict[str, BaseModel | dict] = {}
+        self._applied: set[str] = set()  # fingerprints of the calls applied in this step
         self._transcript: list[BaseMessage] = []
         self._conversation = render_conversation(self.messages)
         self._step = 0
@@ -329,6 +330,7 @@ class Session:
     def _next_step(self) -> ModelRequest:
         self._step += 1
         self._repairs = 0
+        self._applied = set()
         tools: list[type[BaseModel]] = []
         if not self._docs:
             tools, choice = list(self.schemas), None
@@ -451,6 +453,15 @@ class Session:
             parsed = tool.model_validate(args)
         except ValidationError as exc:
             raise _Rejected(_errors(exc)) from None
+        # A repair reply often re-sends the calls that were already applied.
+        fingerprint = _fingerprint(parsed)
+        if fingerprint in self._applied:
+            return "Already applied by an earlier call of this step; not repeated."
+        outcome = self._dispatch(parsed)
+        self._applied.add(fingerprint)
+        return outcome
+
+    def _dispatch(self, parsed: BaseModel) -> str:
         if isinstance(parsed, PatchDoc):
             return self._patch(parsed)
         if isinstance(parsed, RemoveDoc):
@@ -478,6 +489,8 @@ class Session:
 
     def _patch(self, patch: PatchDoc) -> str:
         doc = self._known(patch.json_doc_id)
+        if not patch.patches:
+            return f"No change to memory {patch.json_doc_id}: the call had no patches."
         for op in patch.patches:
             if op.op != "remove" and "value" not in op.model_fields_set:
                 raise _Rejected(f"operation {op.op!r} at {op.path!r} needs a 'value'")
@@ -491,9 +504,21 @@ class Session:
         if not isinstance(patched, dict):
             raise _Rejected("a patched memory must stay a JSON object")
         value = self._validate(doc, patched)
+        if self._unchanged(doc, value):
+            return (
+                f"No change to memory {patch.json_doc_id}: the patches leave it as it was "
+                "(fields outside its schema are dropped)."
+            )
         self._docs[patch.json_doc_id] = _Doc(type(value).__name__, value)
         self._touched[patch.json_doc_id] = value
         return f"Updated memory {patch.json_doc_id}."
+
+    def _unchanged(self, doc: _Doc, value: BaseModel) -> bool:
+        try:
+            before = self._validate(doc, _as_json(doc.value))
+        except _Rejected:  # the stored value fitted no schema: any valid patch changes it
+            return False
+        return type(before) is type(value) and _as_json(before) == _as_json(value)
 
     def _validate(self, doc: _Doc, patched: dict) -> BaseModel:
         if isinstance(doc.value, BaseModel):
@@ -568,6 +593,13 @@ def _errors(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors()
     )
+
+
+def _fingerprint(call: BaseModel) -> str:
+    """What a call does, for spotting repeats: its tool and arguments (not its wording)."""
+    exclude = {"planned_edits"} if isinstance(call, PatchDoc) else None
+    args = call.model_dump(mode="json", exclude=exclude)
+    return type(call).__name__ + json.dumps(args, sort_keys=True, default=str)
 
 
 def _as_json(value: BaseModel | dict) -> dict:

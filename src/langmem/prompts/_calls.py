@@ -236,20 +236,21 @@ def reflect(
     final: type[M],
     settings: Settings,
     *,
+    final_from: int,
     config: RunnableConfig | None = None,
     check: Callable[[BaseModel], str | None] | None = None,
 ) -> Flow[M | None]:
     """``think``/``critique`` steps until the model calls ``final``: its arguments, or ``None``.
 
     Step ``ix`` offers ``final`` alone (forced) when it is the last one, only
-    ``think``/``critique`` while ``ix < settings.min_steps``, else all three.
+    ``think``/``critique`` while ``ix < final_from``, else all three.
     ``None`` means a step got no valid reply.
     """
     messages: list[BaseMessage] = [HumanMessage(request)]
     for ix in range(settings.max_steps):
         if ix == settings.max_steps - 1:
             tools, choice = [final], tool_name(final)
-        elif ix < settings.min_steps:
+        elif ix < final_from:
             tools, choice = [Think, Critique], "any"
         else:
             tools, choice = [Think, Critique, final], "any"

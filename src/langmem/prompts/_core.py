@@ -6,6 +6,7 @@ No model and no I/O here; rendering sessions within a budget is in :mod:`._rende
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -58,10 +59,14 @@ class Settings:
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> Settings:
         config = dict(config or {})
-        if unknown := set(config) - _KNOWN_KEYS:
-            raise ValueError(
-                f"Unknown optimizer config keys {sorted(unknown)}; known: {sorted(_KNOWN_KEYS)}"
+        if unknown := set(config) - _KNOWN_KEYS:  # ignored, as LangMem does (e.g. temperature)
+            warnings.warn(
+                f"Ignoring unknown optimizer config keys {sorted(unknown)}; "
+                f"known: {sorted(_KNOWN_KEYS)}",
+                UserWarning,
+                stacklevel=3,
             )
+            config = {k: v for k, v in config.items() if k in _KNOWN_KEYS}
         values = {**_STEP_DEFAULTS, "max_trajectory_tokens": DEFAULT_MAX_TRAJECTORY_TOKENS}
         values.update(config)
         for key in ("max_reflection_steps", "min_reflection_steps", "max_trajectory_tokens"):

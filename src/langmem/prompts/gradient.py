@@ -76,7 +76,12 @@ def optimize(job: Job) -> Flow[str]:
     template = job.settings.gradient_prompt or DIAGNOSIS_PROMPT
     request = evidence_request(template, job, feedback="")
     recommendation = yield from reflect(
-        job.model, request, Recommend, job.settings, config=job.config
+        job.model,
+        request,
+        Recommend,
+        job.settings,
+        final_from=job.settings.min_steps,
+        config=job.config,
     )
     if recommendation is None or not recommendation.warrants_adjustment:
         return original

@@ -1,19 +1,20 @@
 """The ``metaprompt`` optimizer: reflect, then write the improved prompt in one loop.
 
 Step ``ix`` (0-based, ``max`` = ``max_reflection_steps``, ``min`` =
-``min_reflection_steps``) offers:
+``min_reflection_steps``) offers, as LangMem does:
 
 ======================  ==============================================  =========================
 step                    tools                                           tool_choice
 ======================  ==============================================  =========================
 ``ix == max - 1``       ``OptimizedPromptOutput``                       ``OptimizedPromptOutput``
-``ix < min``            ``think``, ``critique``                         ``"any"``
+``ix < min - 1``        ``think``, ``critique``                         ``"any"``
 otherwise               ``think``, ``critique``, OptimizedPromptOutput  ``"any"``
 ======================  ==============================================  =========================
 
+so with the default ``min`` of 1 the output is offered from the first call.
 The loop stops at the first ``OptimizedPromptOutput`` (LangMem always ran all
-``max`` steps), so a run takes ``min(min + 1, max)`` to ``max`` calls;
-``{"max_reflection_steps": 1, "min_reflection_steps": 0}`` is one forced call.
+``max`` steps), so a run takes ``min(max(min, 1), max)`` to ``max`` calls;
+``{"max_reflection_steps": 1}`` is one forced call.
 A null or blank ``improved_prompt`` keeps the original prompt.
 """
 
@@ -56,6 +57,7 @@ def optimize(job: Job) -> Flow[str]:
         request,
         output,
         job.settings,
+        final_from=job.settings.min_steps - 1,  # LangMem's gating: offered from step min - 1
         config=job.config,
         check=lambda v: placeholder_problem(original, getattr(v, "improved_prompt", None)),
     )

@@ -135,13 +135,16 @@ def create_prompt_optimizer(
         kind: ``"gradient"`` (default: diagnose, then rewrite if warranted;
             ``min(min + 1, max)`` to ``max`` calls, +1 for a rewrite),
             ``"metaprompt"`` (reflect and rewrite in one loop, stopping at the
-            first output: ``min(min + 1, max)`` to ``max`` calls) or
+            first output, which is offered from call ``min`` on as in LangMem:
+            ``min(max(min, 1), max)`` to ``max`` calls) or
             ``"prompt_memory"`` (exactly one call).
         config: ``max_reflection_steps`` (default 5) and ``min_reflection_steps``
-            (default 1: reflection calls required before the final answer),
-            ``max_trajectory_tokens`` (default 32,000: the sessions are cut to fit,
-            with a note to the model), and optional replacement request templates
-            (``gradient_prompt``/``metaprompt``, see :mod:`langmem.prompts.types`).
+            (default 1: for gradient, reflection calls required before the
+            recommendation), ``max_trajectory_tokens`` (default 32,000: the
+            sessions are cut to fit, with a note to the model), and optional
+            replacement request templates (``gradient_prompt``/``metaprompt``, see
+            :mod:`langmem.prompts.types`). Unknown keys (e.g. ``temperature``) are
+            ignored with a ``UserWarning``, as LangMem ignores them.
 
     ``invoke({"trajectories": ..., "prompt": ...})`` returns the new prompt text.
     Trajectories are a string, or a list of ``(messages, feedback)`` pairs,
