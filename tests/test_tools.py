@@ -53,7 +53,7 @@ def test_manage_schema_matches_contract():
     schema = tool.tool_call_schema.model_json_schema()
     assert tool.name == "manage_memory"
     assert list(schema["properties"]) == ["content", "action", "id"]
-    assert schema.get("required", []) == []
+    assert schema["required"] == []
     props = schema["properties"]
     assert props["content"]["anyOf"] == [{"type": "string"}, {"type": "null"}]
     assert props["content"]["default"] is None

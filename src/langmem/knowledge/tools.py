@@ -24,7 +24,7 @@ from langchain_core.messages import ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import StructuredTool, ToolException
 from langgraph.store.base import BaseStore, SearchItem
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
+from pydantic import BaseModel, Field, TypeAdapter, create_model
 
 from langmem._effects import Flow, StoreBatch, adrive, drive
 from langmem.errors import ConfigurationError
@@ -80,10 +80,7 @@ class _MemoryTool(StructuredTool):
     @property
     def tool_call_schema(self) -> type[BaseModel]:
         schema = super().tool_call_schema
-        namespace = {
-            "__doc__": schema.__doc__,
-            "model_config": ConfigDict(json_schema_extra=_list_required),
-        }
+        namespace = {"__doc__": schema.__doc__, "model_json_schema": _schema_listing_required}
         return type(schema.__name__, (schema,), namespace)
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
@@ -106,8 +103,12 @@ class _MemoryTool(StructuredTool):
         return ToolMessage(str(exc), tool_call_id=input["id"], name=self.name, status="error")
 
 
-def _list_required(schema: dict) -> None:
+@classmethod
+def _schema_listing_required(cls: type[BaseModel], *args: Any, **kwargs: Any) -> dict:
+    # Not pydantic's json_schema_extra: langchain-core caches schemas per base model.
+    schema = BaseModel.model_json_schema.__func__(cls, *args, **kwargs)
     schema.setdefault("required", [])
+    return schema
 
 
 def _decode_arguments(text: str, names: set[str]) -> dict | None:
