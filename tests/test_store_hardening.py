@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 
 import pytest
@@ -11,6 +12,7 @@ from langmem.errors import ConfigurationError
 from langmem.store import SQLiteStore
 from langmem.store import migrations as migrations_module
 from langmem.store._open import inspect_database
+from langmem.testing import HashEmbeddings
 
 pytestmark = pytest.mark.core
 
@@ -97,7 +99,6 @@ def test_opening_a_foreign_or_newer_database_changes_nothing(tmp_path):
 
 
 def test_the_file_remembers_its_embedder(tmp_path):
-    from langmem.testing import HashEmbeddings
 
     path = tmp_path / "e.db"
     with SQLiteStore(path, index={"dims": 16, "embed": HashEmbeddings(16)}) as store:
@@ -156,3 +157,34 @@ def test_erasure_killed_before_compaction_is_finished_by_the_next_open(tmp_path)
     assert not any(b"qwzxplorb" in p.read_bytes() for p in files)
     assert [r.key for r in store.search((), query="glimmerstone")] == ["kept"]
     store.close()
+
+
+# --- read-only stores (issue 17, item 3) ------------------------------------------
+
+
+def test_query_search_on_a_read_only_store_works_and_writes_nothing(tmp_path):
+    path = tmp_path / "ro.sqlite"
+    index = {"dims": 32, "embed": HashEmbeddings(32)}
+    with SQLiteStore(path, index=index, ttl={"default_ttl": 60}) as store:
+        store.put(("m",), "a", {"text": "alice keeps bees in the garden"})
+        store.put(("m",), "b", {"text": "bob collects stamps"})
+    before = path.read_bytes()
+    with SQLiteStore(path, index=index, read_only=True) as ro:
+        [hit, *_] = ro.search(("m",), query="who keeps bees?")
+        assert hit.key == "a"
+        assert ro.get(("m",), "b").value == {"text": "bob collects stamps"}
+        assert [i.key for i in ro.search(("m",), filter={"text": "bob collects stamps"})] == ["b"]
+        with pytest.raises(PermissionError, match="read-only"):
+            ro.put(("m",), "c", {"text": "new"})
+        with pytest.raises(PermissionError, match="read-only"):
+            ro.erase(("m",))
+    assert path.read_bytes() == before  # no access stats, TTL refresh or WAL switch
+
+
+def test_a_file_this_process_may_not_write_opens_read_only(tmp_path, monkeypatch):
+    path = tmp_path / "ro.sqlite"
+    with SQLiteStore(path) as store:
+        store.put(("m",), "a", {"text": "hello"})
+    monkeypatch.setattr(os, "access", lambda p, mode: mode != os.W_OK)  # root may write anything
+    with SQLiteStore(path) as ro:
+        assert ro.read_only and ro.get(("m",), "a").value == {"text": "hello"}

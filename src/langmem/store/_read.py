@@ -44,6 +44,7 @@ class Reader:
     vector_only: bool  # search_mode="vector": score = cosine similarity
     weights: RankingWeights
     vectors_per_item: int  # expected vectors per item (index fields), sizes the vector pool
+    record_access: bool = True  # False on a read-only store: no access stats, no TTL refresh
 
     def read(
         self,
@@ -59,7 +60,7 @@ class Reader:
             row = db.execute(*_sql.get_sql(op.namespace, op.key, now)).fetchone()
             if row is None:
                 return None
-            if op.refresh_ttl and row[8] is not None:
+            if op.refresh_ttl and row[8] is not None and self.record_access:
                 db.execute(*_sql.refresh_ttl_sql(row[0], now))
             return item_from_row(row)
         if isinstance(op, SearchOp):
@@ -128,7 +129,7 @@ class Reader:
             )
             scored += [(row, None) for row in itertools.islice(extra, op.offset + op.limit)]
         page = scored[op.offset : op.offset + op.limit]
-        if page:
+        if page and self.record_access:
             db.execute(*_sql.touch_sql([row[0] for row, _ in page], now, op.refresh_ttl))
         return [
             item_from_row(row, score=None if score is None else float(score)) for row, score in page
@@ -254,7 +255,7 @@ class Reader:
         else:
             sql, params = _sql.scan_sql(op.namespace_prefix, now, op.limit, op.offset)
             rows = db.execute(sql, params).fetchall()
-        if op.refresh_ttl:
+        if op.refresh_ttl and self.record_access:
             for row in rows:
                 if row[8] is not None:
                     db.execute(*_sql.refresh_ttl_sql(row[0], now))

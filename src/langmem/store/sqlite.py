@@ -77,6 +77,7 @@ from langmem.store._open import (  # inspect_database: re-exported for the CLI
     connect,
     embedder_name,
     inspect_database,
+    is_read_only_file,
 )
 from langmem.store._ops import (
     Found,
@@ -89,7 +90,7 @@ from langmem.store._read import Reader, dt, now_us
 from langmem.store.embeddings import TokenEmbeddings, resolve_embeddings
 from langmem.store.history import HistoryEntry, current_origin, recording_origin
 from langmem.store.late import TokenVectors
-from langmem.store.migrations import migrate
+from langmem.store.migrations import migrate, pending
 from langmem.store.ranking import RankingWeights
 from langmem.store.vectors import VectorIndex
 
@@ -117,6 +118,10 @@ class SQLiteStore(BaseStore):
         synchronous: SQLite ``synchronous`` pragma (``"NORMAL"`` or ``"FULL"``).
         busy_timeout: seconds to wait for another process's write lock.
         embed_batch_size: texts per embedder call.
+        read_only: open the file read-only (``mode=ro``): reads and searches work but
+            record no access statistics and refresh no TTL; writes, erasure and
+            compaction raise ``PermissionError``. ``None`` (default): read-only when
+            this process may not write the file.
     """
 
     supports_ttl = True
@@ -134,6 +139,7 @@ class SQLiteStore(BaseStore):
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         busy_timeout: float = 30.0,
         embed_batch_size: int = 256,
+        read_only: bool | None = None,
     ) -> None:
         if search_mode not in _MODES:
             raise ValueError(f"search_mode must be one of {_MODES}, got {search_mode!r}")
@@ -158,18 +164,28 @@ class SQLiteStore(BaseStore):
         self._next_sweep = 0.0
         # True after an erase whose compaction waits for another connection's read snapshot.
         self.compaction_pending = False
+        # None: read-only exactly when this process may not write the file.
+        self.read_only = is_read_only_file(self.path) if read_only is None else read_only
         self._db: sqlite3.Connection | None = connect(
-            self.path, read_only=False, timeout=busy_timeout
+            self.path, read_only=self.read_only, timeout=busy_timeout
         )
         weakref.finalize(self, self._db.close)
         check_database(self._db, self.path)  # before anything writes, even the WAL switch
-        self._configure(synchronous)
-        migrate(self._db)
+        if self.read_only:
+            if pending(self._db):
+                raise ConfigurationError(
+                    f"{self.path}: made by an older version; open it once writable to upgrade it"
+                )
+        else:
+            self._configure(synchronous)
+            migrate(self._db)
         if self.embeddings is not None:
             name = embedder_name(self.index_config["embed"], self.embeddings)
-            check_embedder(self._db, self.path, name, self.index_config["dims"], record=True)
+            check_embedder(
+                self._db, self.path, name, self.index_config["dims"], record=not self.read_only
+            )
         self._load_vectors()
-        if _compaction_recorded(self._db):
+        if not self.read_only and _compaction_recorded(self._db):
             self.compaction_pending = True  # an erase was interrupted before its compaction
             with contextlib.suppress(TimeoutError):
                 self.compact()
@@ -382,6 +398,7 @@ class SQLiteStore(BaseStore):
                 vector_only=self.search_mode == "vector",
                 weights=self.ranking,
                 vectors_per_item=max(len(self._fields or ()), 1),
+                record_access=not self.read_only,
             )
             if plan.puts and time.monotonic() >= self._next_sweep:
                 self._sweep(db, changes, now)
@@ -396,7 +413,9 @@ class SQLiteStore(BaseStore):
 
         # Query searches record accesses: take the write lock up front rather
         # than upgrading a read snapshot (which another writer can invalidate).
-        touches = any(isinstance(op, SearchOp) and op.query for _, op in plan.reads)
+        touches = not self.read_only and any(
+            isinstance(op, SearchOp) and op.query for _, op in plan.reads
+        )
         return self._transaction(body, write=bool(plan.puts) or touches)
 
     def _transaction(self, body: Any, *, write: bool) -> Any:
@@ -405,6 +424,8 @@ class SQLiteStore(BaseStore):
         The vector index is first brought up to date with other connections'
         commits; the transaction's own index changes apply only once it commits.
         """
+        if write and self.read_only:
+            raise PermissionError(f"{self.path}: the store is open read-only; nothing was written")
         with self._lock:
             return self._retrying(body, write)
 
@@ -535,6 +556,8 @@ class SQLiteStore(BaseStore):
         the WAL. Needs no other connection to hold a read snapshot; waits up to
         ``busy_timeout`` for them.
         """
+        if self.read_only:
+            raise PermissionError(f"{self.path}: the store is open read-only")
         with self._lock:
             self._compact()
 
