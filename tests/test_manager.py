@@ -542,3 +542,20 @@ def test_public_names_resolve_from_the_contract_paths():
     assert extraction.RemoveDoc is RemoveDoc and extraction.ExtractedMemory is ExtractedMemory
     assert extraction.MemoryManager.__name__ == "MemoryManager"
     assert RemoveDoc.__name__ == "RemoveDoc" and Memory.model_fields.keys() == {"content"}
+
+
+@pytest.mark.parametrize(
+    ("patches", "reason"),
+    [([], "no patches"), ([{"op": "add", "path": "/undeclared", "value": 1}], "as it was")],
+)
+def test_a_patch_that_changes_nothing_is_reported_as_no_change(patches, reason):
+    existing = [("m1", "Memory", {"content": "likes tea"})]
+    call = patch("m1", *patches)
+    model = ScriptedChatModel([ai(call), ai(content="ok")])
+    result = create_memory_manager(model).invoke(
+        {"messages": CONVO, "existing": existing, "max_steps": 2}
+    )
+    assert [(r.id, r.content) for r in result] == [("m1", {"content": "likes tea"})]
+    [reply] = [m for m in model.calls[1].messages if isinstance(m, ToolMessage)]
+    assert reply.content.startswith("No change to memory m1") and reason in reply.content
+    assert "updated" not in reply.content.lower()
