@@ -515,18 +515,7 @@ def history(
     if as_json:
         from langmem.store.transfer import ExportedChange
 
-        _echo_json(
-            [
-                ExportedChange(
-                    action=e.action,
-                    old_value=e.old_value,
-                    new_value=e.new_value,
-                    at=e.at,
-                    origin=e.origin,
-                ).model_dump(mode="json")
-                for e in entries
-            ]
-        )
+        _echo_json([ExportedChange.of(e).model_dump(mode="json") for e in entries])
         return
     table = Table(title=f"history of {namespace}/{key}")
     for column in ("at", "action", "origin", "new value"):

@@ -44,6 +44,16 @@ class ExportedChange(BaseModel):
     at: AwareDatetime
     origin: str | None = None
 
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> ExportedChange:
+        return cls(
+            action=entry.action,
+            old_value=entry.old_value,
+            new_value=entry.new_value,
+            at=entry.at,
+            origin=entry.origin,
+        )
+
 
 class ExportRecord(BaseModel):
     """One exported item (one JSONL line)."""
@@ -116,14 +126,7 @@ def export_items(
         )
         if history:
             record.history = [
-                ExportedChange(
-                    action=e.action,
-                    old_value=e.old_value,
-                    new_value=e.new_value,
-                    at=e.at,
-                    origin=e.origin,
-                )
-                for e in store.history(item.namespace, item.key)
+                ExportedChange.of(e) for e in store.history(item.namespace, item.key)
             ]
         records.append(record)
         if on_progress:
