@@ -365,3 +365,19 @@ def test_python_dash_m_runs_the_cli(tmp_path):
 
     run("add", "team/notes", "standup moved to 10am")
     assert run("namespaces").split() == ["team/notes"]
+
+
+@pytest.mark.slow  # the demo at its defaults: the local MiniLM embedder
+def test_demo_at_its_defaults_puts_the_right_turn_first(tmp_path):
+    db = tmp_path / "demo.sqlite"
+    ok("demo", "--db", db)
+    with cli.open_store(db, "local") as store:
+        for question, answer in [
+            ("What is the name of Maya's dog?", "Pepper"),
+            ("What is the budget for the new flat?", "1,600 euros"),
+            ("Where does Maya work and what does the company do?", "Solaria"),
+        ]:
+            hits = store.search(cli.DEMO_NAMESPACE, query=question, limit=3)
+            assert answer in cli.text_of(hits[0].value), (question, [h.value for h in hits])
+        hits = store.search(cli.DEMO_NAMESPACE, query="Where does Maya work?", limit=3)
+        assert any("Solaria" in cli.text_of(h.value) for h in hits)
