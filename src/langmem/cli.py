@@ -141,38 +141,15 @@ def _check_path(db: Path, *, must_exist: bool) -> None:
 def _built_with(db: Path) -> tuple[str | None, int | None]:
     """``(embedder name, dims)`` the file was built with, as far as it records them.
 
-    Reads the file without changing it; a non-SQLite, corrupt or foreign file
-    raises :class:`ConfigurationError`.
+    Reads the file without changing it; an empty file is a new database. A
+    non-SQLite, corrupt or foreign file raises :class:`ConfigurationError`.
     """
-    from langmem.store import sqlite as sqlite_store
+    from langmem.store.sqlite import inspect_database
 
-    inspect = getattr(sqlite_store, "inspect_database", None)
-    if inspect is not None:
-        info = inspect(db)
-        get = info.get if isinstance(info, dict) else lambda name: getattr(info, name, None)
-        return get("embedder"), get("dims")
-    return _read_only_probe(db)
-
-
-def _read_only_probe(db: Path) -> tuple[str | None, int | None]:
-    with open(db, "rb") as f:
-        header = f.read(16)
-    if not header:
-        return None, None  # an empty file is a new database to SQLite
-    if header != b"SQLite format 3\x00":
-        raise ConfigurationError(f"{db}: not an SQLite database")
-    try:
-        conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True)
-        try:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-            if tables and not {"items", "vectors"} <= tables:
-                raise ConfigurationError(f"{db}: an SQLite database of another application")
-            row = conn.execute("SELECT length(embedding) FROM vectors LIMIT 1").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise ConfigurationError(f"{db}: unreadable database ({exc})") from None
-    return None, (row[0] // 4 if row else None)
+    if db.stat().st_size == 0:
+        return None, None
+    info = inspect_database(db)
+    return info.embedder, info.dims
 
 
 def _choose_embed(db: Path, embed: str | None) -> str:
@@ -209,7 +186,7 @@ def _store(
     try:
         with err.status(status) if status else contextlib.nullcontext():
             store = open_store(db, _choose_embed(db, embed), **kwargs)
-    except (ConfigurationError, ValueError, OSError, sqlite3.DatabaseError) as exc:
+    except (ValueError, OSError, sqlite3.DatabaseError) as exc:  # ConfigurationError too
         raise _fail(_about(db, exc)) from None
     with store:
         try:

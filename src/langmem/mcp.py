@@ -219,6 +219,6 @@ async def _store_call(awaitable: Any, *, what: str = "the memory store") -> Any:
         return await awaitable
     except ToolError:
         raise
-    except (Exception, ConfigurationError) as exc:  # the server must survive any failure
+    except Exception as exc:  # the server must survive any failure
         logger.warning("%s failed: %r", what, exc)
         raise ToolError(f"{what} failed: {type(exc).__name__}: {exc}") from None

@@ -44,7 +44,7 @@ class DatabaseInfo:
     schema_version: int  # number of migrations applied
     migrations: tuple[str, ...]
     embedder: str | None  # None: never opened with an embedder
-    dims: int | None
+    dims: int | None  # as recorded, else the stored vectors' size (older files)
     items: int  # live (unexpired) items
 
 
@@ -169,6 +169,9 @@ def inspect_database(path: str | os.PathLike[str]) -> DatabaseInfo:
             raise ConfigurationError(f"{text}: an empty SQLite database, not a langmem store")
         try:
             stored = _settings(db)
+            if "dims" not in stored:
+                row = db.execute("SELECT length(embedding) FROM vectors LIMIT 1").fetchone()
+                stored["dims"] = None if row is None else row[0] // 4
             now = time.time_ns() // 1000
             sql = "SELECT count(*) FROM items WHERE expires_at IS NULL OR expires_at > ?"
             items = db.execute(sql, (now,)).fetchone()[0]
@@ -176,7 +179,7 @@ def inspect_database(path: str | os.PathLike[str]) -> DatabaseInfo:
             raise ConfigurationError(f"{text}: damaged langmem store ({exc})") from None
     finally:
         db.close()
-    dims = stored.get("dims")
+    dims = stored["dims"]
     return DatabaseInfo(
         path=text,
         schema_version=len(done),
