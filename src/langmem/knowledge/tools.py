@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field, TypeAdapter, create_model
 from langmem._effects import Flow, StoreBatch, adrive, drive
 from langmem.errors import ConfigurationError
 from langmem.knowledge._values import context_store, delete_op, put_op, search_op
+from langmem.store._ops import FILTER_OPERATORS, ORDERING_OPERATORS
 from langmem.utils import NamespaceTemplate
 
 __all__ = ["create_manage_memory_tool", "create_search_memory_tool"]
@@ -46,8 +47,6 @@ _MANAGE_INSTRUCTIONS = (
 
 MAX_LIMIT = 1000  # search results per call
 MAX_OFFSET = 100_000  # results a search may skip
-FILTER_OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")  # what every store supports
-_ORDERING = {"$gt", "$gte", "$lt", "$lte"}
 
 
 class MemoryToolError(ToolException, ValueError):
@@ -288,7 +287,7 @@ def _check_filter(filter: Mapping[str, Any], where: str = "filter") -> None:
                 f"{where}.{key}: unsupported operator(s) {unsupported}; the supported ones are "
                 f"{supported} (match a value exactly by giving it directly)."
             )
-        for op in _ORDERING.intersection(expected):
+        for op in ORDERING_OPERATORS.intersection(expected):
             operand = expected[op]
             if isinstance(operand, bool) or not isinstance(operand, (int, float)):
                 raise MemoryToolError(

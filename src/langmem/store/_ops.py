@@ -30,7 +30,9 @@ from langgraph.store.base import (
 from langgraph.store.base import validate_op_namespace as _validate_op_namespace
 
 __all__ = [
+    "FILTER_OPERATORS",
     "Found",
+    "ORDERING_OPERATORS",
     "Plan",
     "Writes",
     "importance_of",
@@ -235,6 +237,9 @@ _ORDER = {
     "$lt": lambda a, b: a < b,
     "$lte": lambda a, b: a <= b,
 }
+# LangGraph's filter operators (what every store supports), and those comparing numbers.
+ORDERING_OPERATORS = frozenset(_ORDER)
+FILTER_OPERATORS = ("$eq", "$ne", *_ORDER)
 
 
 def _operator(actual: Any, op: str, operand: Any) -> bool:
