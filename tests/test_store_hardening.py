@@ -64,15 +64,20 @@ def test_inspect_refuses_what_is_not_a_store(tmp_path, make, message):
     assert (_digest(path) if path.is_file() else None) == before
 
 
-def test_inspect_refuses_a_missing_folder_and_a_newer_version(tmp_path):
-    with pytest.raises(ConfigurationError, match="does not exist"):
-        inspect_database(tmp_path / "nowhere" / "x.db")
-    path = tmp_path / "new.db"
+def _newer_store(path):
+    """A store file on which a later version recorded a migration this one lacks."""
     SQLiteStore(path).close()
     db = sqlite3.connect(path)
     db.execute(f"INSERT INTO {migrations_module.TABLE} VALUES ('m999_future', 0)")
     db.commit()
     db.close()
+    return path
+
+
+def test_inspect_refuses_a_missing_folder_and_a_newer_version(tmp_path):
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        inspect_database(tmp_path / "nowhere" / "x.db")
+    path = _newer_store(tmp_path / "new.db")
     with pytest.raises(ConfigurationError, match="created by a newer version"):
         inspect_database(path)
 
@@ -86,12 +91,7 @@ def test_opening_a_foreign_or_newer_database_changes_nothing(tmp_path):
     assert _digest(foreign) == before
     assert sqlite3.connect(foreign).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
 
-    newer = tmp_path / "new.db"
-    SQLiteStore(newer).close()
-    db = sqlite3.connect(newer)
-    db.execute(f"INSERT INTO {migrations_module.TABLE} VALUES ('m999_future', 0)")
-    db.commit()
-    db.close()
+    newer = _newer_store(tmp_path / "new.db")
     before = _digest(newer)
     with pytest.raises(ConfigurationError, match="created by a newer version"):
         SQLiteStore(newer)

@@ -195,6 +195,14 @@ def _store(
             raise _fail(_about(db, exc)) from None
 
 
+def _existing(store: Any, namespace: str, key: str) -> Any:
+    """The item at ``key``, or exit 1 (not found)."""
+    item = store.get(_ns(namespace), key)
+    if item is None:
+        raise _fail(f"no memory {key!r} in {namespace}", NOT_FOUND)
+    return item
+
+
 def _about(db: Path, exc: BaseException) -> str:
     text = str(exc)
     return text if str(db) in text else f"{db}: {text}"
@@ -402,9 +410,7 @@ def get(
 ) -> None:
     """Show one memory (exit 1 if there is none)."""
     with _store(db, embed, read=True) as store:
-        item = store.get(_ns(namespace), key)
-    if item is None:
-        raise _fail(f"no memory {key!r} in {namespace}", NOT_FOUND)
+        item = _existing(store, namespace, key)
     if as_json:
         _echo_json(item.dict())
     else:
@@ -429,9 +435,7 @@ def update(
     """Replace the text of an existing memory, keeping its other fields (exit 1 if none)."""
     ns = _ns(namespace)
     with _store(db, embed, read=True, origin="langmem cli") as store:
-        item = store.get(ns, key)
-        if item is None:
-            raise _fail(f"no memory {key!r} in {namespace}", NOT_FOUND)
+        item = _existing(store, namespace, key)
         value = with_text(item.value, text)
         if importance is not None:
             value["importance"] = importance
@@ -449,8 +453,7 @@ def delete(
     """Delete one memory, keeping its history (``erase`` leaves no trace); exit 1 if none."""
     ns = _ns(namespace)
     with _store(db, embed, read=True, origin="langmem cli") as store:
-        if store.get(ns, key) is None:
-            raise _fail(f"no memory {key!r} in {namespace}", NOT_FOUND)
+        _existing(store, namespace, key)
         store.delete(ns, key)
     if as_json:
         _echo_json({"namespace": list(ns), "key": key, "deleted": True})
