@@ -48,14 +48,19 @@ class DatabaseInfo:
     items: int  # live (unexpired) items
 
 
-def connect(path: str, *, read_only: bool, timeout: float) -> sqlite3.Connection:
-    """An autocommit connection to ``path`` (``mode=ro`` when ``read_only``); writes nothing."""
+def connect(
+    path: str, *, read_only: bool, timeout: float, immutable: bool = False
+) -> sqlite3.Connection:
+    """An autocommit connection to ``path`` (``mode=ro`` when ``read_only``, and with
+    ``immutable`` not even ``-wal``/``-shm`` files are made); writes nothing."""
     kwargs: dict[str, Any] = dict(isolation_level=None, check_same_thread=False, timeout=timeout)
     if path == ":memory:":
         return sqlite3.connect(path, **kwargs)
     file = Path(path)
     _check_path(file, must_exist=read_only)
     uri = file.absolute().as_uri() + ("?mode=ro" if read_only else "?mode=rwc")
+    if immutable:
+        uri += "&immutable=1"
     try:
         return sqlite3.connect(uri, uri=True, **kwargs)
     except sqlite3.Error as exc:
@@ -154,15 +159,9 @@ def inspect_database(path: str | os.PathLike[str]) -> DatabaseInfo:
     application's database and one created by a newer langmem.
     """
     text = str(path)
-    file = Path(path)
-    _check_path(file, must_exist=True)
-    wal = Path(f"{file}-wal")
+    wal = Path(f"{text}-wal")
     live_wal = wal.exists() and wal.stat().st_size > 0
-    uri = file.absolute().as_uri() + ("?mode=ro" if live_wal else "?mode=ro&immutable=1")
-    try:
-        db = sqlite3.connect(uri, uri=True)
-    except sqlite3.Error as exc:
-        raise ConfigurationError(f"{text}: cannot open the database ({exc})") from None
+    db = connect(text, read_only=True, timeout=5.0, immutable=not live_wal)
     try:
         done = check_database(db, text)
         if not done:
