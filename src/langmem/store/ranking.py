@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-__all__ = ["Candidate", "RankingWeights", "fts_query", "is_turn", "rank"]
+__all__ = ["Candidate", "RankingWeights", "fts_query", "is_turn", "query_terms", "rank"]
 
 
 @dataclass(frozen=True)
@@ -218,10 +218,17 @@ def fts_query(text: str, *, max_terms: int = 32) -> str | None:
     ``NEAR``, ``*``, ``"`` in user text are just words). ``None`` when no
     content word is left, e.g. for ``"what is it?"``.
     """
+    terms = query_terms(text, max_terms=max_terms)
+    if not terms:
+        return None
+    return " OR ".join(f'"{t}"' for t in terms)
+
+
+def query_terms(text: str, *, max_terms: int = 32) -> list[str]:
+    """The distinct content words of a query (lowercase, no stopwords), in order:
+    what keyword search matches (``fts_query`` for FTS5, the Postgres store's BM25)."""
     terms: list[str] = []
     for word in _TERM.findall(text.lower()):
         if word not in _STOPWORDS and word not in terms and word.strip("_"):
             terms.append(word)
-    if not terms:
-        return None
-    return " OR ".join(f'"{t}"' for t in terms[:max_terms])
+    return terms[:max_terms]
