@@ -1,4 +1,5 @@
-"""One suite, two stores: ``SQLiteStore`` must behave as LangGraph's ``InMemoryStore``.
+"""One suite, three stores: ``SQLiteStore`` and ``PostgresStore`` (the ``postgres``-marked
+params, on the session's test server) must behave as LangGraph's ``InMemoryStore``.
 
 Documented differences (see ``langmem.store.sqlite``) are checked as such: listing
 without a query is compared as a set (SQLite: newest updated first), query
@@ -34,19 +35,36 @@ def _index():
     return {"dims": DIMS, "embed": HashEmbeddings(DIMS), "fields": ["text"]}
 
 
-@pytest.fixture(params=["memory", "sqlite", "sqlite-file"])
+PG = pytest.param("postgres", marks=pytest.mark.postgres)
+
+
+def _postgres(request, **kwargs):
+    from langmem.store import PostgresStore
+
+    return PostgresStore(request.getfixturevalue("pg_url"), **kwargs)
+
+
+@pytest.fixture(params=["memory", "sqlite", "sqlite-file", PG])
 def store(request, tmp_path):
     if request.param == "memory":
         yield InMemoryStore(index=_index())
+        return
+    if request.param == "postgres":
+        with _postgres(request, index=_index()) as s:
+            yield s
         return
     path = tmp_path / "s.db" if request.param == "sqlite-file" else ":memory:"
     with SQLiteStore(path, index=_index()) as s:
         yield s
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", PG])
 def plain(request):
     """Stores without an index (no vectors, no keyword search)."""
+    if request.param == "postgres":
+        with _postgres(request) as s:
+            yield s
+        return
     yield InMemoryStore() if request.param == "memory" else SQLiteStore(":memory:")
 
 
@@ -251,9 +269,13 @@ def test_without_index_query_is_ignored(plain):
     assert all(r.score is None for r in results)
 
 
-def test_vector_mode_matches_in_memory_order():
+@pytest.mark.parametrize("backend", ["sqlite", PG])
+def test_vector_mode_matches_in_memory_order(request, backend):
     memory = InMemoryStore(index=_index())
-    sqlite = SQLiteStore(":memory:", index=_index(), search_mode="vector")
+    if backend == "postgres":
+        sqlite = _postgres(request, index=_index(), search_mode="vector")
+    else:
+        sqlite = SQLiteStore(":memory:", index=_index(), search_mode="vector")
     for s in (memory, sqlite):
         _fill(s)
     for query in ["red fruit", "sour juice", "pie with cream", "yellow banana"]:

@@ -11,7 +11,7 @@ import json
 import math
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -25,7 +25,7 @@ from langmem.store.late import TokenVectors, late_scores
 from langmem.store.ranking import Candidate, RankingWeights, fts_query, is_turn, rank
 from langmem.store.vectors import VectorIndex
 
-__all__ = ["Reader", "dt", "item_from_row", "now_us"]
+__all__ = ["Reader", "dt", "item_from_row", "now_us", "select_namespaces"]
 
 # Namespaces (or filters) of up to this many vectors are scored directly.
 _SMALL = 512
@@ -33,6 +33,10 @@ _SMALL = 512
 _PROBE_MIN = 32_768
 # The largest k a whole-index retry asks for (each hit costs an SQL owner lookup).
 _RETRY_MAX = 1_024
+# Keyword search reads this many best matches per candidate it needs before filtering...
+_KEYWORD_CAP = 4
+# ...and scores (FTS5 computes BM25 for every match) at most this many matches per candidate.
+_KEYWORD_SCORED = 80
 
 
 @dataclass(frozen=True)
@@ -98,8 +102,7 @@ class Reader:
         )
         kw_hits: dict[int, tuple[int, float]] = {}
         if match is not None:
-            sql, params = _sql.keyword_sql(match, op.namespace_prefix, allowed, now, pool)
-            kw_hits = {rid: (r, s) for r, (rid, s) in enumerate(db.execute(sql, params))}
+            kw_hits = self._keyword_hits(db, match, op.namespace_prefix, allowed, pool, now)
         ids = list(dict.fromkeys([*vec_hits, *kw_hits]))
         rows = {row[0]: row for row in db.execute(*_sql.items_by_id_sql(ids, now))}
         if self.vector_only:
@@ -134,6 +137,35 @@ class Reader:
         return [
             item_from_row(row, score=None if score is None else float(score)) for row, score in page
         ]
+
+    @staticmethod
+    def _keyword_hits(
+        db: sqlite3.Connection,
+        match: str,
+        prefix: tuple[str, ...],
+        allowed: list[int] | None,
+        pool: int,
+        now: int,
+    ) -> dict[int, tuple[int, float]]:
+        """``item id -> (rank, bm25)`` of the best keyword matches the search may return.
+
+        The ``_KEYWORD_CAP * pool`` best matches of the whole index come first,
+        without a join per match; those that are live, under ``prefix`` and
+        allowed are the answer when there are ``pool`` of them or no more
+        matches. Only a namespace or filter holding few of them costs a second
+        query scoring all its matches. When the terms together match more than
+        ``_KEYWORD_SCORED * pool`` items, the first query scores only the
+        rarest of them (the common ones weigh least in BM25).
+        """
+        cap = _KEYWORD_CAP * pool
+        scored = _rarest(db, match, _KEYWORD_SCORED * pool)
+        top = db.execute(*_sql.keyword_top_sql(scored, cap)).fetchall()
+        sql, params = _sql.live_ids_sql([rid for rid, _ in top], prefix, allowed, now)
+        ok = {row[0] for row in db.execute(sql, params)}
+        hits = [(rid, score) for rid, score in top if rid in ok][:pool]
+        if len(hits) < pool and len(top) == cap:
+            hits = db.execute(*_sql.keyword_sql(match, prefix, allowed, now, pool)).fetchall()
+        return {rid: (r, score) for r, (rid, score) in enumerate(hits)}
 
     def _late(
         self,
@@ -272,11 +304,36 @@ class Reader:
         self, db: sqlite3.Connection, op: ListNamespacesOp, now: int
     ) -> list[tuple[str, ...]]:
         namespaces = [_sql.ns_tuple(row[0]) for row in db.execute(*_sql.namespaces_sql(now))]
-        conditions = op.match_conditions or ()
-        namespaces = [ns for ns in namespaces if all(matches_namespace(c, ns) for c in conditions)]
-        if op.max_depth is not None:
-            namespaces = [ns[: op.max_depth] for ns in namespaces]
-        return sorted(set(namespaces))[op.offset : op.offset + op.limit]
+        return select_namespaces(namespaces, op)
+
+
+def select_namespaces(
+    namespaces: Iterable[tuple[str, ...]], op: ListNamespacesOp
+) -> list[tuple[str, ...]]:
+    """The page of ``namespaces`` (the live ones) that ``op`` lists (every store's rule)."""
+    conditions = op.match_conditions or ()
+    namespaces = [ns for ns in namespaces if all(matches_namespace(c, ns) for c in conditions)]
+    if op.max_depth is not None:
+        namespaces = [ns[: op.max_depth] for ns in namespaces]
+    return sorted(set(namespaces))[op.offset : op.offset + op.limit]
+
+
+def _rarest(db: sqlite3.Connection, match: str, budget: int) -> str:
+    """``match`` (``fts_query``'s quoted terms OR-ed) keeping its rarest terms, as many
+    as match at most ``budget`` items together (at least one); all if they fit."""
+    terms = match.split(" OR ")
+    if len(terms) == 1:
+        return match
+    counts = [row[0] for row in db.execute(*_sql.term_counts_sql(terms))]
+    if sum(counts) <= budget:
+        return match
+    kept, total = [], 0
+    for n, i in sorted(zip(counts, range(len(terms)))):
+        if kept and total + n > budget:
+            break
+        kept.append(i)
+        total += n
+    return " OR ".join(terms[i] for i in sorted(kept))
 
 
 def _count_items(db: sqlite3.Connection, prefix: tuple[str, ...], limit: int) -> int:

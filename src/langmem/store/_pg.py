@@ -1,0 +1,421 @@
+"""Schema, migrations and SQL of ``PostgresStore``: each builder returns ``(sql, params)``.
+
+Tables live in the connection's current schema (the first of ``search_path``):
+
+- ``langmem_items``: one row per item. Namespaces are their labels joined by
+  ``"."`` in a ``COLLATE "C"`` column, so a prefix is an index range (as in
+  :mod:`langmem.store._sql`); values ``jsonb``; times ``bigint`` microseconds.
+- ``langmem_text``: the indexed text of an item as a ``tsvector`` (GIN index) and
+  its token count; ``langmem_terms`` the document frequency of every lexeme and
+  ``langmem_counters`` the document count and total length, so keyword search
+  scores BM25 exactly as SQLite's FTS5 ``bm25()`` (k1 = 1.2, b = 0.75).
+- ``langmem_vectors``: one row per embedded text, ``vector(dims)`` with an HNSW
+  index (``vector_cosine_ops``), the item's namespace (filtered vector search
+  needs no join) and its token vectors (``bytea``) for late interaction. Made
+  when a store with an embedder first opens the schema (dims are recorded in
+  ``langmem_meta``).
+- ``langmem_history``, and ``langmem_migrations`` (versioned, append-only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langmem.store._sql import ns_text
+
+Sql = tuple[str, Any]
+
+# Item rows in the column order of ``_read.item_from_row``.
+ITEM_COLUMNS = (
+    "id, namespace, key, value::text, created_at, updated_at, accessed_at, access_count,"
+    " ttl_minutes"
+)
+LIVE = "(expires_at IS NULL OR expires_at > %(now)s)"
+CONFIG = "langmem_english"  # porter-style stemming, no stopwords removed (as FTS5 porter)
+K1, B = 1.2, 0.75
+
+MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
+    (
+        "m001_initial",
+        (
+            """CREATE TABLE langmem_items (
+                id bigint PRIMARY KEY,
+                namespace text COLLATE "C" NOT NULL,
+                key text NOT NULL,
+                value jsonb NOT NULL,
+                created_at bigint NOT NULL,
+                updated_at bigint NOT NULL,
+                accessed_at bigint,
+                access_count bigint NOT NULL DEFAULT 0,
+                ttl_minutes double precision,
+                expires_at bigint,
+                indexed smallint NOT NULL DEFAULT 0,
+                UNIQUE (namespace, key)
+            )""",
+            "CREATE INDEX langmem_items_updated ON langmem_items (updated_at DESC, id DESC)",
+            "CREATE INDEX langmem_items_expires ON langmem_items (expires_at)"
+            " WHERE expires_at IS NOT NULL",
+            "CREATE INDEX langmem_items_unindexed ON langmem_items (updated_at) WHERE indexed = 0",
+            """CREATE TABLE langmem_text (
+                item_id bigint PRIMARY KEY,
+                body tsvector NOT NULL,
+                length integer NOT NULL
+            )""",
+            "CREATE INDEX langmem_text_body ON langmem_text USING gin (body)",
+            "CREATE TABLE langmem_terms (lexeme text PRIMARY KEY, df bigint NOT NULL)",
+            """CREATE TABLE langmem_counters (
+                id integer PRIMARY KEY CHECK (id = 1),
+                next_item bigint NOT NULL,
+                next_vector bigint NOT NULL,
+                docs bigint NOT NULL,
+                total_length bigint NOT NULL
+            )""",
+            "INSERT INTO langmem_counters VALUES (1, 1, 1, 0, 0)",
+            """CREATE TABLE langmem_history (
+                id bigserial PRIMARY KEY,
+                namespace text COLLATE "C" NOT NULL,
+                key text NOT NULL,
+                action text NOT NULL,
+                old_value jsonb,
+                new_value jsonb,
+                at bigint NOT NULL,
+                origin text
+            )""",
+            "CREATE INDEX langmem_history_item ON langmem_history (namespace, key, id)",
+            "CREATE TABLE langmem_meta (key text PRIMARY KEY, value text NOT NULL)",
+            "CREATE TEXT SEARCH DICTIONARY langmem_stem (TEMPLATE = snowball, language = english)",
+            f"CREATE TEXT SEARCH CONFIGURATION {CONFIG} (COPY = english)",
+            f"ALTER TEXT SEARCH CONFIGURATION {CONFIG} ALTER MAPPING FOR asciiword, asciihword,"
+            " hword_asciipart, word, hword, hword_part WITH langmem_stem",
+        ),
+    ),
+]
+
+CREATE_MIGRATIONS = (
+    "CREATE TABLE IF NOT EXISTS langmem_migrations"
+    " (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz DEFAULT now())"
+)
+# Serialises setup() and every write of a schema (across processes and servers' clients).
+LOCK_SETUP = "SELECT pg_advisory_xact_lock(hashtext('langmem setup ' || current_schema()))"
+LOCK_WRITES = "SELECT pg_advisory_xact_lock(hashtext('langmem writes ' || current_schema()))"
+
+
+def vectors_ddl(dims: int) -> tuple[str, ...]:
+    return (
+        f"""CREATE TABLE langmem_vectors (
+            id bigint PRIMARY KEY,
+            item_id bigint NOT NULL,
+            namespace text COLLATE "C" NOT NULL,
+            path text NOT NULL,
+            embedding vector({int(dims)}) NOT NULL,
+            tokens bytea
+        )""",
+        "CREATE INDEX langmem_vectors_item ON langmem_vectors (item_id)",
+        "CREATE INDEX langmem_vectors_namespace ON langmem_vectors (namespace)",
+        "CREATE INDEX langmem_vectors_hnsw ON langmem_vectors"
+        " USING hnsw (embedding vector_cosine_ops)",
+    )
+
+
+def prefix_clause(prefix: Sequence[str], column: str = "namespace") -> tuple[str, dict]:
+    """Rows whose namespace is ``prefix`` or below it; always true for ``()``."""
+    if not prefix:
+        return "TRUE", {}
+    p = ns_text(prefix)
+    return (
+        f"({column} = %(p)s OR ({column} >= %(p_lo)s AND {column} < %(p_hi)s))",
+        {"p": p, "p_lo": p + ".", "p_hi": p + "/"},
+    )
+
+
+def ids_clause(ids: Sequence[int] | None, column: str, name: str = "ids") -> tuple[str, dict]:
+    if ids is None:
+        return "TRUE", {}
+    return f"{column} = ANY(%({name})s::bigint[])", {name: list(ids)}
+
+
+def get_sql(namespace: Sequence[str], key: str, now: int) -> Sql:
+    return (
+        f"SELECT {ITEM_COLUMNS} FROM langmem_items"
+        f" WHERE namespace = %(ns)s AND key = %(key)s AND {LIVE}",
+        {"ns": ns_text(namespace), "key": key, "now": now},
+    )
+
+
+def equality_prefilter(filter: dict[str, Any]) -> tuple[str, dict]:
+    """``jsonb`` containment for ``{"key": "text"}`` filters (a coarse pre-filter: the
+    caller checks the whole filter on each row, as ``_sql.equality_prefilter``)."""
+    import json
+
+    plain = {
+        k: (v["$eq"] if isinstance(v, dict) and set(v) == {"$eq"} else v) for k, v in filter.items()
+    }
+    strings = {k: v for k, v in plain.items() if isinstance(v, str)}
+    if not strings:
+        return "TRUE", {}
+    return "value @> %(eq)s::jsonb", {"eq": json.dumps(strings, ensure_ascii=False)}
+
+
+def scan_sql(
+    prefix: Sequence[str],
+    now: int,
+    limit: int | None = None,
+    offset: int = 0,
+    filter: dict[str, Any] | None = None,
+) -> Sql:
+    """Live items under ``prefix``, most recently updated first."""
+    where, params = prefix_clause(prefix)
+    eq_where, eq_params = equality_prefilter(filter or {})
+    return (
+        f"SELECT {ITEM_COLUMNS} FROM langmem_items WHERE {where} AND {LIVE} AND {eq_where}"
+        " ORDER BY updated_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s",
+        {**params, **eq_params, "now": now, "limit": limit, "offset": offset},
+    )
+
+
+def unindexed_sql(prefix: Sequence[str], now: int) -> Sql:
+    where, params = prefix_clause(prefix)
+    return (
+        f"SELECT {ITEM_COLUMNS} FROM langmem_items WHERE indexed = 0 AND {where} AND {LIVE}"
+        " ORDER BY updated_at DESC, id DESC",
+        {**params, "now": now},
+    )
+
+
+def items_by_id_sql(ids: Sequence[int], now: int) -> Sql:
+    return (
+        f"SELECT {ITEM_COLUMNS} FROM langmem_items WHERE id = ANY(%(ids)s::bigint[]) AND {LIVE}",
+        {"ids": list(ids), "now": now},
+    )
+
+
+def vector_sql(
+    query: Sequence[float], prefix: Sequence[str], allowed: Sequence[int] | None, k: int
+) -> Sql:
+    """The ``k`` nearest vectors ``(item id, cosine similarity)`` under ``prefix``."""
+    where, params = prefix_clause(prefix)
+    ids_where, ids_params = ids_clause(allowed, "item_id")
+    return (
+        "SELECT item_id, 1 - (embedding <=> %(q)s::float4[]::vector) FROM langmem_vectors"
+        f" WHERE {where} AND {ids_where} ORDER BY embedding <=> %(q)s::float4[]::vector"
+        " LIMIT %(k)s",
+        {**params, **ids_params, "q": list(query), "k": k},
+    )
+
+
+def search_effort_sql(k: int) -> tuple[str, str]:
+    """HNSW settings for one search of ``k`` neighbours (this transaction only)."""
+    ef = min(1000, max(100, 2 * k))
+    return f"SET LOCAL hnsw.ef_search = {ef}", "SET LOCAL hnsw.iterative_scan = relaxed_order"
+
+
+def term_stats_sql(terms: Sequence[str]) -> Sql:
+    """``(lexeme, df, docs, total length)`` of the lexemes of the query ``terms``."""
+    return (
+        f"SELECT q.lexeme, coalesce(t.df, 0), c.docs, c.total_length FROM (SELECT DISTINCT"
+        f" unnest(tsvector_to_array(to_tsvector('{CONFIG}', %(text)s))) AS lexeme) q"
+        " LEFT JOIN langmem_terms t ON t.lexeme = q.lexeme CROSS JOIN langmem_counters c",
+        {"text": " ".join(terms)},
+    )
+
+
+def keyword_sql(
+    idf: dict[str, float],
+    avg_length: float,
+    prefix: Sequence[str],
+    allowed: Sequence[int] | None,
+    now: int,
+    limit: int,
+) -> Sql:
+    """Best BM25 matches ``(item id, score)``, FTS5's sign (lower is better)."""
+    where, params = prefix_clause(prefix, "i.namespace")
+    ids_where, ids_params = ids_clause(allowed, "i.id")
+    tsquery = " | ".join("'" + lex.replace("\\", "\\\\").replace("'", "''") + "'" for lex in idf)
+    return (
+        "SELECT t.item_id, -sum(w.idf * cardinality(u.positions) * %(k1p1)s"
+        " / (cardinality(u.positions) + %(k1)s * (1 - %(b)s + %(b)s * t.length / %(avg)s)))"
+        " AS score FROM langmem_text t JOIN langmem_items i ON i.id = t.item_id"
+        " CROSS JOIN LATERAL unnest(t.body) u"
+        " JOIN unnest(%(lex)s::text[], %(idf)s::float8[]) AS w (lexeme, idf)"
+        " ON w.lexeme = u.lexeme"
+        f" WHERE t.body @@ %(tsq)s::tsquery AND {where} AND {ids_where}"
+        " AND (i.expires_at IS NULL OR i.expires_at > %(now)s)"
+        " GROUP BY t.item_id ORDER BY score, t.item_id LIMIT %(limit)s",
+        {
+            **params,
+            **ids_params,
+            "k1": K1,
+            "k1p1": K1 + 1,
+            "b": B,
+            "avg": max(avg_length, 1e-9),
+            "lex": list(idf),
+            "idf": list(idf.values()),
+            "tsq": tsquery,
+            "now": now,
+            "limit": limit,
+        },
+    )
+
+
+def token_rows_sql(
+    item_ids: Sequence[int], prefix: Sequence[str], allowed: Sequence[int] | None, now: int
+) -> Sql:
+    """``(item id, namespace, token blob)`` of the given live items a search may see."""
+    where, params = prefix_clause(prefix, "i.namespace")
+    ok_where, ok_params = ids_clause(allowed, "i.id", "allowed")
+    return (
+        "SELECT v.item_id, i.namespace, v.tokens FROM langmem_vectors v"
+        " JOIN langmem_items i ON i.id = v.item_id"
+        f" WHERE v.item_id = ANY(%(ids)s::bigint[]) AND {where} AND {ok_where}"
+        " AND v.tokens IS NOT NULL AND (i.expires_at IS NULL OR i.expires_at > %(now)s)",
+        {**params, **ok_params, "ids": list(item_ids), "now": now},
+    )
+
+
+def touch_sql(ids: Sequence[int], now: int, refresh_ttl: bool) -> Sql:
+    """Record an access (and refresh TTLs), skipping rows a writer holds."""
+    ttl = (
+        ", expires_at = CASE WHEN ttl_minutes IS NULL THEN expires_at"
+        " ELSE %(now)s + (ttl_minutes * 60000000)::bigint END"
+        if refresh_ttl
+        else ""
+    )
+    return (
+        f"UPDATE langmem_items SET accessed_at = %(now)s, access_count = access_count + 1{ttl}"
+        " WHERE id IN (SELECT id FROM langmem_items WHERE id = ANY(%(ids)s::bigint[])"
+        " FOR UPDATE SKIP LOCKED)",
+        {"now": now, "ids": list(ids)},
+    )
+
+
+def refresh_ttl_sql(ids: Sequence[int], now: int) -> Sql:
+    return (
+        "UPDATE langmem_items SET expires_at = %(now)s + (ttl_minutes * 60000000)::bigint"
+        " WHERE id IN (SELECT id FROM langmem_items WHERE id = ANY(%(ids)s::bigint[])"
+        " AND ttl_minutes IS NOT NULL FOR UPDATE SKIP LOCKED)",
+        {"now": now, "ids": list(ids)},
+    )
+
+
+def namespaces_sql(now: int) -> Sql:
+    return f"SELECT DISTINCT namespace FROM langmem_items WHERE {LIVE}", {"now": now}
+
+
+def found_sql(keys: Sequence[tuple[Sequence[str], str]]) -> Sql:
+    """``id, namespace, key, value, expires_at`` of the stored rows of these keys."""
+    return (
+        "SELECT i.id, i.namespace, i.key, i.value::text, i.expires_at FROM langmem_items i"
+        " JOIN unnest(%(ns)s::text[], %(keys)s::text[]) AS k (ns, key)"
+        " ON i.namespace = k.ns AND i.key = k.key",
+        {"ns": [ns_text(ns) for ns, _ in keys], "keys": [key for _, key in keys]},
+    )
+
+
+NEXT_IDS_SQL = "SELECT next_item, next_vector FROM langmem_counters"
+SET_NEXT_IDS_SQL = (
+    "UPDATE langmem_counters SET next_item = greatest(next_item, %s),"
+    " next_vector = greatest(next_vector, %s)"
+)
+INSERT_ITEMS_SQL = (
+    "INSERT INTO langmem_items (id, namespace, key, value, created_at, updated_at, ttl_minutes,"
+    " expires_at, indexed) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s)"
+)
+UPDATE_ITEMS_SQL = (
+    "UPDATE langmem_items SET value = %s::jsonb, updated_at = %s, ttl_minutes = %s,"
+    " expires_at = %s, indexed = %s WHERE id = %s"
+)
+INSERT_VECTORS_SQL = (
+    "INSERT INTO langmem_vectors (id, item_id, namespace, path, embedding, tokens)"
+    " VALUES (%s, %s, %s, %s, %s::float4[]::vector, %s)"
+)
+INSERT_HISTORY_SQL = (
+    "INSERT INTO langmem_history (namespace, key, action, old_value, new_value, at, origin)"
+    " VALUES (%s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)"
+)
+
+
+def insert_text_sql(rows: Sequence[tuple[int, str]]) -> Sql:
+    """Index the texts ``(item id, text)``: their tsvectors, term frequencies and totals."""
+    return (
+        f"""WITH new AS (
+            INSERT INTO langmem_text (item_id, body, length)
+            SELECT x.id, v.body, (SELECT coalesce(sum(cardinality(positions)), 0) FROM
+            unnest(v.body)) FROM unnest(%(ids)s::bigint[], %(texts)s::text[]) AS x (id, txt)
+            CROSS JOIN LATERAL (SELECT to_tsvector('{CONFIG}', x.txt) AS body) v
+            RETURNING body, length
+        ), terms AS (
+            INSERT INTO langmem_terms (lexeme, df)
+            SELECT lx, count(*) FROM new, unnest(tsvector_to_array(new.body)) AS lx GROUP BY lx
+            ON CONFLICT (lexeme) DO UPDATE SET df = langmem_terms.df + excluded.df
+        )
+        UPDATE langmem_counters SET docs = docs + (SELECT count(*) FROM new),
+            total_length = total_length + (SELECT coalesce(sum(length), 0) FROM new)""",
+        {"ids": [r[0] for r in rows], "texts": [r[1].replace("\x00", " ") for r in rows]},
+    )
+
+
+def drop_text_sql(ids: Sequence[int]) -> Sql:
+    """Unindex items: their text rows, term frequencies and totals; returns the
+    lexemes no document holds any more (to delete)."""
+    return (
+        """WITH gone AS (
+            DELETE FROM langmem_text WHERE item_id = ANY(%(ids)s::bigint[]) RETURNING body, length
+        ), totals AS (
+            UPDATE langmem_counters SET docs = docs - (SELECT count(*) FROM gone),
+                total_length = total_length - (SELECT coalesce(sum(length), 0) FROM gone)
+        )
+        UPDATE langmem_terms t SET df = t.df - g.n FROM (SELECT lx, count(*) AS n FROM gone,
+            unnest(tsvector_to_array(gone.body)) AS lx GROUP BY lx) g
+        WHERE t.lexeme = g.lx RETURNING t.lexeme, t.df""",
+        {"ids": list(ids)},
+    )
+
+
+DROP_TERMS_SQL = "DELETE FROM langmem_terms WHERE lexeme = ANY(%s::text[]) AND df <= 0"
+
+
+def read_history_sql(namespace: Sequence[str], key: str) -> Sql:
+    return (
+        "SELECT namespace, key, action, old_value::text, new_value::text, at, origin"
+        " FROM langmem_history WHERE namespace = %s AND key = %s ORDER BY id",
+        (ns_text(namespace), key),
+    )
+
+
+def expired_sql(now: int) -> Sql:
+    return (
+        "SELECT id, namespace, key, value::text FROM langmem_items"
+        " WHERE expires_at IS NOT NULL AND expires_at <= %s",
+        (now,),
+    )
+
+
+def erase_targets_sql(namespace: Sequence[str], key: str | None) -> Sql:
+    if key is not None:
+        return (
+            "SELECT id FROM langmem_items WHERE namespace = %(p)s AND key = %(key)s",
+            {"p": ns_text(namespace), "key": key},
+        )
+    where, params = prefix_clause(namespace)
+    return f"SELECT id FROM langmem_items WHERE {where}", params
+
+
+def erase_history_sql(namespace: Sequence[str], key: str | None) -> Sql:
+    if key is not None:
+        return (
+            "DELETE FROM langmem_history WHERE namespace = %(p)s AND key = %(key)s",
+            {"p": ns_text(namespace), "key": key},
+        )
+    where, params = prefix_clause(namespace)
+    return f"DELETE FROM langmem_history WHERE {where}", params
+
+
+# Rewrites every table (and its indexes) so erased rows leave no bytes in the data files.
+COMPACT_TABLES = (
+    "langmem_items",
+    "langmem_text",
+    "langmem_terms",
+    "langmem_history",
+    "langmem_vectors",
+)

@@ -1,0 +1,916 @@
+"""``PostgresStore`` and ``AsyncPostgresStore``: the ``SQLiteStore`` semantics on PostgreSQL.
+
+Same constructor vocabulary as :class:`~langmem.store.SQLiteStore` (``index``,
+``ttl``, ``ranking``, ``search_mode``, ``origin``, ``history``), the same hybrid
+search (BM25 over ``tsvector`` with a GIN index, pgvector HNSW similarity, fused
+by :func:`langmem.store.ranking.rank`, late interaction when the embedder gives
+token vectors), filters, TTL with refresh, :meth:`history`, :meth:`erase` and
+:meth:`restore`. Schema and SQL: :mod:`langmem.store._pg`.
+
+Every operation is written once, as a generator *flow* that yields effects
+(:class:`_Sql`, :class:`_Embed`, :class:`_Transaction`, :class:`_Maintenance`);
+``PostgresStore`` performs them with a ``psycopg_pool.ConnectionPool``,
+``AsyncPostgresStore`` with an ``AsyncConnectionPool`` (the shape of
+:mod:`langmem._effects`).
+
+Concurrency: writes (puts, TTL sweeps, erasure, restore) take a transaction-level
+advisory lock of the schema before reading the rows they replace, so writers in
+any number of processes apply in one serial order (no lost update; history
+entries chain). Reads take no lock; the access statistics a search records skip
+rows a writer holds (``FOR UPDATE SKIP LOCKED``).
+
+Differences from ``SQLiteStore``: vector search is approximate (HNSW, with
+``hnsw.iterative_scan`` for namespace- and filter-restricted searches; a small
+namespace is scanned exactly by the planner); values are ``jsonb`` (key order is
+not kept; NUL characters are refused); erasure rewrites the tables
+(``VACUUM FULL``) but the server's write-ahead log and backups keep old pages
+until they are recycled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import psycopg
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    IndexConfig,
+    Item,
+    Op,
+    PutOp,
+    Result,
+    SearchOp,
+    TTLConfig,
+)
+from psycopg.conninfo import conninfo_to_dict
+
+from langmem.errors import ConfigurationError
+from langmem.store import _pg
+from langmem.store._open import embedder_name
+from langmem.store._ops import Found, Plan, matches_filter, plan_ops, plan_writes
+from langmem.store._read import _candidate, _ranked, dt, item_from_row, now_us, select_namespaces
+from langmem.store._sql import ns_text, ns_tuple
+from langmem.store.embeddings import TokenEmbeddings
+from langmem.store.history import HistoryEntry, current_origin, recording_origin
+from langmem.store.late import TokenVectors, late_scores
+from langmem.store.ranking import RankingWeights, is_turn, query_terms, rank
+from langmem.store.sqlite import (
+    _MODES,
+    SearchMode,
+    SQLiteStore,
+    _check_late_interaction,
+    _check_namespace,
+    _chunks,
+    _json,
+    _resolve_index,
+    _us,
+)
+
+__all__ = ["AsyncPostgresStore", "PostgresStore"]
+
+Flow = Generator[Any, Any, Any]
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+# ---------------------------------------------------------------------- effects
+
+
+@dataclass(frozen=True)
+class _Sql:
+    """Run one statement on the transaction's cursor; result: its rows (``[]`` if none).
+    ``many``: ``params`` is a list of rows for ``executemany``."""
+
+    text: str
+    params: Any = None
+    many: bool = False
+
+    def run(self, cur: psycopg.Cursor) -> list[tuple]:
+        if self.many:
+            cur.executemany(self.text, self.params)
+            return []
+        cur.execute(self.text, self.params)
+        return cur.fetchall() if cur.description else []
+
+    async def arun(self, cur: psycopg.AsyncCursor) -> list[tuple]:
+        if self.many:
+            await cur.executemany(self.text, self.params)
+            return []
+        await cur.execute(self.text, self.params)
+        return await cur.fetchall() if cur.description else []
+
+
+@dataclass(frozen=True)
+class _Embed:
+    """Embed texts: ``"query"`` and ``"documents"`` give vectors, ``"tokens"`` gives
+    ``(vectors, token vectors)`` (:class:`TokenEmbeddings`)."""
+
+    kind: Literal["query", "documents", "tokens"]
+    texts: list[str]
+
+    def run(self, embeddings: Any) -> Any:
+        if self.kind == "tokens":
+            return embeddings.embed_with_tokens(self.texts)
+        if self.kind == "query":
+            return [embeddings.embed_query(t) for t in self.texts]
+        return embeddings.embed_documents(self.texts)
+
+    async def arun(self, embeddings: Any) -> Any:
+        if self.kind == "tokens":  # the local model runs in a thread either way
+            return await asyncio.to_thread(embeddings.embed_with_tokens, self.texts)
+        if self.kind == "query":
+            return list(await asyncio.gather(*(embeddings.aembed_query(t) for t in self.texts)))
+        return await embeddings.aembed_documents(self.texts)
+
+
+@dataclass(frozen=True)
+class _Transaction:
+    """Run the flow ``body()`` makes in one transaction (its ``_Sql`` effects); result:
+    the flow's return value. An error rolls everything back."""
+
+    body: Callable[[], Flow]
+
+
+@dataclass(frozen=True)
+class _Maintenance:
+    """Statements that cannot run in a transaction (``VACUUM``), one after the other."""
+
+    statements: tuple[str, ...]
+
+
+# ---------------------------------------------------------------------- the store
+
+
+class _PostgresBase(BaseStore):
+    """The logic of both stores, as flows; subclasses perform them (``_drive``/``_adrive``)."""
+
+    supports_ttl = True
+
+    def __init__(
+        self,
+        conn_string: str,
+        *,
+        index: IndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+        ranking: RankingWeights | None = None,
+        search_mode: SearchMode = "hybrid",
+        origin: str | None = None,
+        history: bool = True,
+        pool_size: int = 10,
+        connect_timeout: float = 10.0,
+        embed_batch_size: int = 256,
+    ) -> None:
+        if search_mode not in _MODES:
+            raise ValueError(f"search_mode must be one of {_MODES}, got {search_mode!r}")
+        self.conn_string = conn_string
+        self.search_mode: SearchMode = search_mode
+        self.ttl_config = ttl
+        self.default_origin = origin
+        self.record_history = history
+        self.pool_size = pool_size
+        self.connect_timeout = connect_timeout
+        self.embed_batch_size = embed_batch_size
+        self.index_config, self.embeddings, self._fields = _resolve_index(index, search_mode)
+        tokens = search_mode == "hybrid" and isinstance(self.embeddings, TokenEmbeddings)
+        self.ranking = (ranking or RankingWeights()).resolved(token_vectors=tokens)
+        self._late = bool(self.ranking.late_interaction)
+        if self._late:
+            _check_late_interaction(self.embeddings, search_mode)
+        self._keyword = self._fields is not None and search_mode != "vector"
+        self._vectors_per_item = max(len(self._fields or ()), 1)
+        self._has_vectors = False  # set by setup(): the schema has a vectors table
+        self._ready = False
+        self._next_sweep = 0.0
+
+    # ------------------------------------------------------------------ front ends
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        return self._drive(self._batch_flow(ops))
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        return await self._adrive(self._batch_flow(ops))
+
+    def origin(self, origin: str) -> contextlib.AbstractContextManager[None]:
+        """``with store.origin("name"):`` attributes the writes inside to ``name``."""
+        return recording_origin(origin)
+
+    def history(self, namespace: tuple[str, ...], key: str) -> list[HistoryEntry]:
+        """Every recorded change of one item, oldest first (empty after :meth:`erase`)."""
+        return self._drive(self._history_flow(namespace, key))
+
+    async def ahistory(self, namespace: tuple[str, ...], key: str) -> list[HistoryEntry]:
+        return await self._adrive(self._history_flow(namespace, key))
+
+    def erase(
+        self, namespace: tuple[str, ...], key: str | None = None, *, compact: bool = True
+    ) -> int:
+        """Erase one item (or, with ``key=None``, a namespace and everything below it):
+        rows, text index entries and term statistics, vectors and history; then
+        (:meth:`compact`) rewrite the tables so no byte of it stays in their files.
+        To erase many targets, pass ``compact=False`` and call :meth:`compact` once.
+        Returns the number of items erased."""
+        return self._drive(self._erase_flow(namespace, key, compact))
+
+    async def aerase(
+        self, namespace: tuple[str, ...], key: str | None = None, *, compact: bool = True
+    ) -> int:
+        return await self._adrive(self._erase_flow(namespace, key, compact))
+
+    def compact(self) -> None:
+        """Rewrite the store's tables and indexes (``VACUUM FULL``): deleted rows leave
+        no bytes behind. Locks each table while it is rewritten."""
+        self._drive(self._compact_flow())
+
+    async def acompact(self) -> None:
+        await self._adrive(self._compact_flow())
+
+    def restore(self, items: Iterable[Item], history: Iterable[HistoryEntry] = ()) -> int:
+        """Write ``items`` with their own timestamps and history (see ``SQLiteStore.restore``)."""
+        return self._drive(self._restore_flow(items, history))
+
+    async def arestore(self, items: Iterable[Item], history: Iterable[HistoryEntry] = ()) -> int:
+        return await self._adrive(self._restore_flow(items, history))
+
+    def sweep_ttl(self) -> int:
+        """Delete expired items now; returns how many were removed."""
+        return self._drive(self._locked(self._sweep_flow))
+
+    async def asweep_ttl(self) -> int:
+        return await self._adrive(self._locked(self._sweep_flow))
+
+    # ------------------------------------------------------------------ shells
+
+    def _drive(self, flow: Flow) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    async def _adrive(self, flow: Flow) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ flows
+
+    def _setup_flow(self) -> Flow:
+        """Apply pending migrations, make the vectors table for this embedder and check
+        it is the one the schema was built with: one transaction, under a lock."""
+
+        def body() -> Flow:
+            yield _Sql(_pg.LOCK_SETUP)
+            yield _Sql(_pg.CREATE_MIGRATIONS)
+            done = {row[0] for row in (yield _Sql("SELECT name FROM langmem_migrations"))}
+            unknown = done - {name for name, _ in _pg.MIGRATIONS}
+            if unknown:
+                raise ConfigurationError(
+                    f"{self._where}: the schema was created by a newer langmem (unknown"
+                    f" migrations: {', '.join(sorted(unknown))}); upgrade langmem"
+                )
+            for version, (name, statements) in enumerate(_pg.MIGRATIONS, 1):
+                if name not in done:
+                    for statement in statements:
+                        yield _Sql(statement)
+                    yield _Sql(
+                        "INSERT INTO langmem_migrations (version, name) VALUES (%s, %s)",
+                        (version, name),
+                    )
+            meta = dict((yield _Sql("SELECT key, value FROM langmem_meta")))
+            [(has_vectors,)] = yield _Sql("SELECT to_regclass('langmem_vectors') IS NOT NULL")
+            if self.embeddings is not None:
+                name = embedder_name(self.index_config["embed"], self.embeddings)
+                dims = self.index_config["dims"]
+                if "embedder" in meta and (meta["embedder"], meta.get("dims")) != (name, str(dims)):
+                    raise ConfigurationError(
+                        f"{self._where}: built with embedder {meta['embedder']!r}"
+                        f" ({meta.get('dims')} dims), opened with {name!r} ({dims} dims); open"
+                        " it with the embedder it was built with, or use another schema"
+                        " or database"
+                    )
+                if not has_vectors:
+                    yield from self._create_vectors(dims)
+                    has_vectors = True
+                if "embedder" not in meta:
+                    yield _Sql(
+                        "INSERT INTO langmem_meta VALUES ('embedder', %s), ('dims', %s)",
+                        (name, str(dims)),
+                    )
+            self._has_vectors = bool(has_vectors)
+
+        yield _Transaction(body)
+        self._ready = True
+
+    def _create_vectors(self, dims: int) -> Flow:
+        installed = yield _Sql("SELECT 1 FROM pg_extension WHERE extname = 'vector'")
+        if not installed:
+            try:
+                yield _Sql("CREATE EXTENSION IF NOT EXISTS vector")
+            except psycopg.Error as exc:
+                raise ConfigurationError(
+                    f"{self._where}: the pgvector extension is not available"
+                    f" ({str(exc).strip()}); install pgvector on the server and run"
+                    " CREATE EXTENSION vector as a superuser, or use search_mode='keyword'"
+                    " without an embedder; nothing was written"
+                ) from None
+        for statement in _pg.vectors_ddl(dims):
+            yield _Sql(statement)
+
+    def _batch_flow(self, ops: Iterable[Op]) -> Flow:
+        plan = plan_ops(
+            ops,
+            self._fields,
+            embed_queries=self.embeddings is not None and self.search_mode != "keyword",
+            origin=current_origin() or self.default_origin,
+        )
+        for value in plan.values.values():
+            if _NUL.search(value):
+                raise ValueError("Store values cannot hold NUL characters (\\u0000) in Postgres")
+        queries, docs, query_tokens, doc_tokens = yield from self._embed_flow(plan)
+        embeddings = None
+        if self.embeddings is not None:  # the same checks as SQLiteStore, before any write
+            embeddings = SQLiteStore._embedding_matrix(self, docs, plan)  # type: ignore[arg-type]
+        return (
+            yield _Transaction(
+                lambda: self._run_flow(plan, queries, embeddings, query_tokens, doc_tokens)
+            )
+        )
+
+    def _embed_flow(self, plan: Plan) -> Flow:
+        """``(query vectors, document vectors, query tokens, document tokens)``."""
+        if self.embeddings is None:
+            return {}, [], None, None
+        chunks = list(_chunks(plan.doc_texts, self.embed_batch_size))
+        if self._late:
+            vectors, tokens = (yield _Embed("tokens", plan.queries)) if plan.queries else ([], [])
+            docs: list[Any] = []
+            doc_tokens: list[TokenVectors] = []
+            for chunk in chunks:
+                chunk_vectors, chunk_tokens = yield _Embed("tokens", chunk)
+                docs += chunk_vectors
+                doc_tokens += chunk_tokens
+            queries = dict(zip(plan.queries, vectors))
+            return queries, docs, dict(zip(plan.queries, tokens)), doc_tokens
+        vectors = (yield _Embed("query", plan.queries)) if plan.queries else []
+        docs = []
+        for chunk in chunks:
+            docs += yield _Embed("documents", chunk)
+        return dict(zip(plan.queries, vectors)), docs, None, None
+
+    def _run_flow(
+        self,
+        plan: Plan,
+        queries: dict[str, Any],
+        embeddings: np.ndarray | None,
+        query_tokens: dict[str, TokenVectors] | None,
+        doc_tokens: list[TokenVectors] | None,
+    ) -> Flow:
+        now = now_us()
+        if plan.puts:
+            yield _Sql(_pg.LOCK_WRITES)
+            if time.monotonic() >= self._next_sweep:
+                yield from self._sweep_flow(now)
+                minutes = (self.ttl_config or {}).get("sweep_interval_minutes")
+                self._next_sweep = time.monotonic() + 60 * (1 if minutes is None else minutes)
+        for i, op in plan.reads:
+            plan.results[i] = yield from self._read_flow(op, queries, query_tokens, now)
+        if plan.puts:
+            yield from self._write_flow(plan, embeddings, doc_tokens, now)
+        return plan.results
+
+    # -- reads
+
+    def _read_flow(
+        self,
+        op: Op,
+        queries: dict[str, Any],
+        query_tokens: dict[str, TokenVectors] | None,
+        now: int,
+    ) -> Flow:
+        if isinstance(op, GetOp):
+            rows = yield _Sql(*_pg.get_sql(op.namespace, op.key, now))
+            if not rows:
+                return None
+            if op.refresh_ttl and rows[0][8] is not None:
+                yield _Sql(*_pg.refresh_ttl_sql([rows[0][0]], now))
+            return item_from_row(rows[0])
+        if isinstance(op, SearchOp):
+            vector = queries.get(op.query) if op.query else None
+            tokens = (query_tokens or {}).get(op.query) if op.query else None
+            return (yield from self._search_flow(op, vector, tokens, now))
+        rows = yield _Sql(*_pg.namespaces_sql(now))
+        return select_namespaces([ns_tuple(row[0]) for row in rows], op)
+
+    def _search_flow(
+        self, op: SearchOp, query_vector: Any, query_tokens: TokenVectors | None, now: int
+    ) -> Flow:
+        terms = query_terms(op.query) if op.query and self._keyword else []
+        if query_vector is None and not terms:
+            if op.query and self._keyword:
+                return []  # only stopwords: nothing to match
+            return (yield from self._scan_flow(op, now))
+        prefix = op.namespace_prefix
+        allowed = None
+        if op.filter:
+            allowed = [row[0] for row in (yield from self._filtered_flow(prefix, op.filter, now))]
+            if not allowed:
+                return []
+        vector_only = self.search_mode == "vector"
+        pool = op.limit + op.offset
+        if not vector_only:
+            pool = max(self.ranking.candidates, pool)
+        vec_hits: dict[int, tuple[int, float]] = {}
+        if query_vector is not None:
+            vec_hits = yield from self._vector_flow(query_vector, prefix, allowed, pool)
+        kw_hits: dict[int, tuple[int, float]] = {}
+        if terms:
+            kw_hits = yield from self._keyword_flow(terms, prefix, allowed, now, pool)
+        ids = list(dict.fromkeys([*vec_hits, *kw_hits]))
+        rows = {row[0]: row for row in (yield _Sql(*_pg.items_by_id_sql(ids, now)))} if ids else {}
+        if vector_only:
+            order = sorted(rows, key=lambda i: (-vec_hits[i][1], i))
+            scored = [(rows[i], vec_hits[i][1]) for i in order]
+        else:
+            values = {i: json.loads(row[3]) for i, row in rows.items()}
+            turns = {i for i, value in values.items() if is_turn(value)}
+            late: dict[int, tuple[float, float | None]] = {}
+            if self.ranking.late_interaction and query_tokens is not None and rows:
+                late = yield from self._late_flow(query_tokens, list(rows), turns, prefix, allowed, now)
+            candidates = [
+                _candidate(
+                    rows[i], values[i], i in turns, vec_hits.get(i), kw_hits.get(i), late.get(i)
+                )
+                for i in rows
+            ]
+            scored = [(rows[c.rowid], s) for c, s in rank(candidates, self.ranking, dt(now))]
+        if len(scored) < op.offset + op.limit:  # as InMemoryStore: unindexed items come last
+            extra = yield _Sql(*_pg.unindexed_sql(prefix, now))
+            extra = [r for r in extra if not op.filter or matches_filter(json.loads(r[3]), op.filter)]
+            scored += [(row, None) for row in extra[: op.offset + op.limit]]
+        page = scored[op.offset : op.offset + op.limit]
+        if page:
+            yield _Sql(*_pg.touch_sql([row[0] for row, _ in page], now, op.refresh_ttl))
+        return [
+            item_from_row(row, score=None if score is None else float(score)) for row, score in page
+        ]
+
+    def _vector_flow(
+        self, query: Any, prefix: tuple[str, ...], allowed: list[int] | None, pool: int
+    ) -> Flow:
+        """``item id -> (rank, best similarity)`` of the nearest items (HNSW, iterative)."""
+        k = 2 * pool * self._vectors_per_item
+        for statement in _pg.search_effort_sql(k):
+            yield _Sql(statement)
+        q = np.asarray(query, dtype=np.float32).tolist()
+        rows = yield _Sql(*_pg.vector_sql(q, prefix, allowed, k))
+        best: dict[int, float] = {}
+        for item, sim in sorted(rows, key=lambda r: (-r[1], r[0])):
+            best.setdefault(item, sim)
+        return _ranked(best, pool)
+
+    def _keyword_flow(
+        self,
+        terms: list[str],
+        prefix: tuple[str, ...],
+        allowed: list[int] | None,
+        now: int,
+        pool: int,
+    ) -> Flow:
+        """``item id -> (rank, bm25)``: FTS5's BM25 (its idf, k1, b and sign)."""
+        stats = yield _Sql(*_pg.term_stats_sql(terms))
+        if not stats:
+            return {}
+        docs, total = stats[0][2], stats[0][3]
+        idf = {
+            lexeme: max(math.log((docs - df + 0.5) / (df + 0.5)), 1e-6)
+            for lexeme, df, _, _ in stats
+            if df > 0
+        }
+        if not idf:
+            return {}
+        sql, params = _pg.keyword_sql(idf, total / max(docs, 1), prefix, allowed, now, pool)
+        rows = yield _Sql(sql, params)
+        return {item: (r, float(score)) for r, (item, score) in enumerate(rows)}
+
+    def _late_flow(
+        self,
+        query: TokenVectors,
+        ids: Sequence[int],
+        turns: set[int],
+        prefix: tuple[str, ...],
+        allowed: list[int] | None,
+        now: int,
+    ) -> Flow:
+        """Late-interaction scores of the candidates (as ``_read.Reader._late``)."""
+        window = set(turns) if self.ranking.neighbours else set()
+        near = sorted({j for i in window for j in (i - 1, i + 1)}.difference(ids))
+        if near:
+            rows = yield _Sql(*_pg.items_by_id_sql(near, now))
+            window.update(row[0] for row in rows if is_turn(json.loads(row[3])))
+        read = [*ids, *(j for j in near if j in window)]
+        dims = self.index_config["dims"]
+        parts: dict[int, tuple[str, list[TokenVectors]]] = {}
+        for item, ns, blob in (yield _Sql(*_pg.token_rows_sql(read, prefix, allowed, now))):
+            parts.setdefault(item, (ns, []))[1].append(TokenVectors.from_bytes(bytes(blob), dims))
+        tokens = {i: (ns, TokenVectors.concat(ts)) for i, (ns, ts) in parts.items()}
+        return late_scores(query, tokens, ids, window=window)
+
+    def _scan_flow(self, op: SearchOp, now: int) -> Flow:
+        if op.filter:
+            rows = yield from self._filtered_flow(op.namespace_prefix, op.filter, now)
+            rows = rows[op.offset : op.offset + op.limit]
+        else:
+            rows = yield _Sql(*_pg.scan_sql(op.namespace_prefix, now, op.limit, op.offset))
+        expiring = [row[0] for row in rows if row[8] is not None]
+        if op.refresh_ttl and expiring:
+            yield _Sql(*_pg.refresh_ttl_sql(expiring, now))
+        return [item_from_row(row, score=None) for row in rows]
+
+    def _filtered_flow(self, prefix: tuple[str, ...], filter: dict, now: int) -> Flow:
+        rows = yield _Sql(*_pg.scan_sql(prefix, now, filter=filter))
+        return [row for row in rows if matches_filter(json.loads(row[3]), filter)]
+
+    def _history_flow(self, namespace: tuple[str, ...], key: str) -> Flow:
+        _check_namespace(namespace)
+
+        def body() -> Flow:
+            return (yield _Sql(*_pg.read_history_sql(namespace, key)))
+
+        rows = yield _Transaction(body)
+        return [
+            HistoryEntry(
+                namespace=ns_tuple(ns),
+                key=k,
+                action=action,
+                old_value=None if old is None else json.loads(old),
+                new_value=None if new is None else json.loads(new),
+                at=dt(at),
+                origin=origin,
+            )
+            for ns, k, action, old, new, at, origin in rows
+        ]
+
+    # -- writes (under LOCK_WRITES)
+
+    def _locked(self, flow: Callable[[int], Flow]) -> Flow:
+        def body() -> Flow:
+            yield _Sql(_pg.LOCK_WRITES)
+            return (yield from flow(now_us()))
+
+        return (yield _Transaction(body))
+
+    def _write_flow(
+        self,
+        plan: Plan,
+        embeddings: np.ndarray | None,
+        tokens: list[TokenVectors] | None,
+        now: int,
+    ) -> Flow:
+        rows = yield _Sql(*_pg.found_sql(list(plan.puts)))
+        found = {(ns_tuple(ns), key): Found(i, value, exp) for i, ns, key, value, exp in rows}
+        [(next_item, next_vector)] = yield _Sql(_pg.NEXT_IDS_SQL)
+        writes = plan_writes(
+            plan,
+            found,
+            now,
+            next_item=next_item,
+            next_vector=next_vector,
+            indexed=self._fields is not None,
+            embeddings=embeddings,
+            tokens=tokens,
+        )
+        yield from self._drop_items_flow(writes.drop)
+        if writes.reindex:
+            yield from self._drop_index_flow(writes.reindex)
+        if writes.inserts:
+            yield _Sql(_pg.INSERT_ITEMS_SQL, writes.inserts, many=True)
+        if writes.updates:
+            yield _Sql(_pg.UPDATE_ITEMS_SQL, writes.updates, many=True)
+        if writes.fts:
+            yield _Sql(*_pg.insert_text_sql(writes.fts))
+        if writes.vectors:
+            namespaces = {f.id: ns_text(k[0]) for k, f in found.items()}
+            namespaces.update((row[0], row[1]) for row in writes.inserts)
+            rows = [
+                (vid, item, namespaces[item], path, np.frombuffer(blob, np.float32).tolist(), toks)
+                for vid, item, path, blob, toks in writes.vectors
+            ]
+            yield _Sql(_pg.INSERT_VECTORS_SQL, rows, many=True)
+        if self.record_history and writes.history:
+            yield _Sql(_pg.INSERT_HISTORY_SQL, writes.history, many=True)
+        yield _Sql(
+            _pg.SET_NEXT_IDS_SQL,
+            (next_item + len(writes.inserts), next_vector + len(writes.vectors)),
+        )
+
+    def _drop_index_flow(self, ids: Sequence[int]) -> Flow:
+        if self._has_vectors:
+            yield _Sql("DELETE FROM langmem_vectors WHERE item_id = ANY(%s::bigint[])", (list(ids),))
+        rows = yield _Sql(*_pg.drop_text_sql(ids))
+        unused = [lexeme for lexeme, df in rows if df <= 0]
+        if unused:
+            yield _Sql(_pg.DROP_TERMS_SQL, (unused,))
+
+    def _drop_items_flow(self, ids: Sequence[int]) -> Flow:
+        if ids:
+            yield from self._drop_index_flow(ids)
+            yield _Sql("DELETE FROM langmem_items WHERE id = ANY(%s::bigint[])", (list(ids),))
+
+    def _sweep_flow(self, now: int) -> Flow:
+        expired = yield _Sql(*_pg.expired_sql(now))
+        yield from self._drop_items_flow([row[0] for row in expired])
+        if self.record_history and expired:
+            entries = [(ns, key, "expire", value, None, now, "ttl") for _, ns, key, value in expired]
+            yield _Sql(_pg.INSERT_HISTORY_SQL, entries, many=True)
+        return len(expired)
+
+    def _erase_flow(self, namespace: tuple[str, ...], key: str | None, compact: bool) -> Flow:
+        _check_namespace(namespace)
+
+        def body(now: int) -> Flow:
+            ids = [row[0] for row in (yield _Sql(*_pg.erase_targets_sql(namespace, key)))]
+            yield from self._drop_items_flow(ids)
+            yield _Sql(*_pg.erase_history_sql(namespace, key))
+            return len(ids)
+
+        erased = yield from self._locked(body)
+        if compact:
+            yield from self._compact_flow()
+        return erased
+
+    def _compact_flow(self) -> Flow:
+        def body() -> Flow:
+            return (yield _Sql("SELECT to_regclass('langmem_vectors') IS NOT NULL"))[0][0]
+
+        vectors = yield _Transaction(body)
+        tables = [t for t in _pg.COMPACT_TABLES if vectors or t != "langmem_vectors"]
+        yield _Maintenance(tuple(f"VACUUM (FULL, ANALYZE) {t}" for t in tables))
+
+    def _restore_flow(self, items: Iterable[Item], history: Iterable[HistoryEntry]) -> Flow:
+        items = list(items)
+        origin = current_origin() or self.default_origin
+        entries: dict[tuple[tuple[str, ...], str], list[HistoryEntry]] = {}
+        for entry in history:
+            entries.setdefault((tuple(entry.namespace), entry.key), []).append(entry)
+        yield from self._batch_flow([PutOp(tuple(i.namespace), i.key, i.value) for i in items])
+
+        def body(now: int) -> Flow:
+            keys = [(ns_text(i.namespace), i.key) for i in items]
+            yield _Sql(
+                "UPDATE langmem_items SET created_at = %s, updated_at = %s"
+                " WHERE namespace = %s AND key = %s",
+                [(_us(i.created_at), _us(i.updated_at), *k) for i, k in zip(items, keys)],
+                many=True,
+            )
+            yield _Sql(
+                "DELETE FROM langmem_history h USING unnest(%s::text[], %s::text[]) AS k (ns, key)"
+                " WHERE h.namespace = k.ns AND h.key = k.key",
+                ([k[0] for k in keys], [k[1] for k in keys]),
+            )
+            rows = []
+            for item, (ns, key) in zip(items, keys):
+                recorded = entries.get((tuple(item.namespace), key)) or [
+                    HistoryEntry(
+                        tuple(item.namespace), key, "put", None, item.value, item.updated_at, origin
+                    )
+                ]
+                for e in recorded:
+                    old, new = (None if v is None else _json(v) for v in (e.old_value, e.new_value))
+                    rows.append((ns, key, e.action, old, new, _us(e.at), e.origin))
+            if self.record_history and rows:
+                yield _Sql(_pg.INSERT_HISTORY_SQL, rows, many=True)
+            return len(items)
+
+        return (yield from self._locked(body))
+
+    @property
+    def _where(self) -> str:
+        return _describe(self.conn_string)
+
+
+class PostgresStore(_PostgresBase):
+    """A LangGraph store on PostgreSQL + pgvector with hybrid search, history and erasure.
+
+    Args:
+        conn_string: a libpq connection string or ``postgresql://`` URL. The tables are
+            made in its current schema (``?options=-csearch_path%3Dmyschema,public``
+            picks another).
+        index, ttl, ranking, search_mode, origin, history, embed_batch_size: as
+            :class:`~langmem.store.SQLiteStore`.
+        pool_size: most connections the pool opens.
+        connect_timeout: seconds to wait for the server.
+
+    The constructor checks the connection and runs :meth:`setup` (idempotent);
+    problems raise :class:`~langmem.errors.ConfigurationError` naming the fix.
+    """
+
+    def __init__(self, conn_string: str, **kwargs: Any) -> None:
+        super().__init__(conn_string, **kwargs)
+        from psycopg_pool import ConnectionPool
+
+        try:
+            psycopg.connect(
+                conn_string, connect_timeout=max(1, round(self.connect_timeout)), autocommit=True
+            ).close()
+        except psycopg.Error as exc:
+            raise _connect_error(conn_string, exc) from None
+        self._pool = ConnectionPool(
+            conn_string,
+            min_size=1,
+            max_size=self.pool_size,
+            kwargs={"autocommit": True},
+            open=True,
+        )
+        try:
+            self.setup()
+        except BaseException:
+            self._pool.close()
+            raise
+
+    @classmethod
+    @contextlib.contextmanager
+    def from_conn_string(cls, conn_string: str, **kwargs: Any) -> Iterator[PostgresStore]:
+        """``with PostgresStore.from_conn_string(url, index=...) as store:`` (set up, closed after)."""
+        store = cls(conn_string, **kwargs)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def setup(self) -> None:
+        """Create or upgrade the schema (versioned migrations, one transaction, locked)."""
+        self._drive(self._setup_flow())
+
+    def close(self) -> None:
+        """Close the connection pool (idempotent)."""
+        self._pool.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _drive(self, flow: Flow, cur: psycopg.Cursor | None = None) -> Any:
+        try:
+            effect = next(flow)
+            while True:
+                try:
+                    result = self._perform(effect, cur)
+                except Exception as exc:  # handed to the flow, which may explain it
+                    effect = flow.throw(exc)
+                else:
+                    effect = flow.send(result)
+        except StopIteration as stop:
+            return stop.value
+
+    def _perform(self, effect: Any, cur: psycopg.Cursor | None) -> Any:
+        if isinstance(effect, _Sql):
+            return effect.run(cur)
+        if isinstance(effect, _Transaction):
+            with self._pool.connection() as conn, conn.transaction():
+                return self._drive(effect.body(), conn.cursor())
+        if isinstance(effect, _Maintenance):
+            with self._pool.connection() as conn:
+                for statement in effect.statements:
+                    conn.execute(statement)
+            return None
+        return effect.run(self.embeddings)
+
+    async def _adrive(self, flow: Flow) -> Any:
+        return await asyncio.to_thread(self._drive, flow)
+
+
+class AsyncPostgresStore(_PostgresBase):
+    """The async twin shell of :class:`PostgresStore` (an ``AsyncConnectionPool``).
+
+    Use ``async with AsyncPostgresStore.from_conn_string(url, ...) as store`` or
+    ``await store.setup()`` before the first call (the first call sets up otherwise).
+    Sync methods work from threads other than the event loop's.
+    """
+
+    def __init__(self, conn_string: str, **kwargs: Any) -> None:
+        super().__init__(conn_string, **kwargs)
+        from psycopg_pool import AsyncConnectionPool
+
+        self._pool = AsyncConnectionPool(
+            conn_string,
+            min_size=1,
+            max_size=self.pool_size,
+            kwargs={"autocommit": True},
+            open=False,
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._setup_lock: asyncio.Lock | None = None
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def from_conn_string(
+        cls, conn_string: str, **kwargs: Any
+    ) -> AsyncIterator[AsyncPostgresStore]:
+        store = cls(conn_string, **kwargs)
+        try:
+            await store.setup()
+            yield store
+        finally:
+            await store.aclose()
+
+    async def setup(self) -> None:
+        """Check the connection, open the pool and create or upgrade the schema."""
+        self._loop = asyncio.get_running_loop()
+        try:
+            conn = await psycopg.AsyncConnection.connect(
+                self.conn_string, connect_timeout=max(1, round(self.connect_timeout))
+            )
+        except psycopg.Error as exc:
+            raise _connect_error(self.conn_string, exc) from None
+        await conn.close()
+        await self._pool.open()
+        await self._run(self._setup_flow())
+
+    async def aclose(self) -> None:
+        await self._pool.close()
+
+    async def __aenter__(self) -> AsyncPostgresStore:
+        await self.setup()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _adrive(self, flow: Flow) -> Any:
+        if not self._ready:
+            if self._setup_lock is None:
+                self._setup_lock = asyncio.Lock()
+            async with self._setup_lock:
+                if not self._ready:
+                    await self.setup()
+        return await self._run(flow)
+
+    async def _run(self, flow: Flow, cur: psycopg.AsyncCursor | None = None) -> Any:
+        try:
+            effect = next(flow)
+            while True:
+                try:
+                    result = await self._perform(effect, cur)
+                except Exception as exc:  # handed to the flow, which may explain it
+                    effect = flow.throw(exc)
+                else:
+                    effect = flow.send(result)
+        except StopIteration as stop:
+            return stop.value
+
+    async def _perform(self, effect: Any, cur: psycopg.AsyncCursor | None) -> Any:
+        if isinstance(effect, _Sql):
+            return await effect.arun(cur)
+        if isinstance(effect, _Transaction):
+            async with self._pool.connection() as conn, conn.transaction():
+                return await self._run(effect.body(), conn.cursor())
+        if isinstance(effect, _Maintenance):
+            async with self._pool.connection() as conn:
+                for statement in effect.statements:
+                    await conn.execute(statement)
+            return None
+        return await effect.arun(self.embeddings)
+
+    def _drive(self, flow: Flow) -> Any:
+        """Sync calls: run on the store's event loop from another thread."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("AsyncPostgresStore: call `await store.setup()` first")
+        try:
+            if asyncio.get_running_loop() is loop:
+                raise asyncio.InvalidStateError(
+                    "Synchronous calls to AsyncPostgresStore from its event loop would block it;"
+                    " use the a-prefixed methods (aget, asearch, ...)"
+                )
+        except RuntimeError:
+            pass  # no loop in this thread: fine
+        return asyncio.run_coroutine_threadsafe(self._adrive(flow), loop).result()
+
+
+def _describe(conn_string: str) -> str:
+    """``user@host:port/dbname`` of a connection string, without its password."""
+    try:
+        info = conninfo_to_dict(conn_string)
+    except psycopg.Error:
+        return "the PostgreSQL server"
+    host = info.get("host") or "localhost"
+    user = f"{info['user']}@" if info.get("user") else ""
+    return f"postgresql://{user}{host}:{info.get('port') or 5432}/{info.get('dbname') or ''}"
+
+
+def _connect_error(conn_string: str, exc: psycopg.Error) -> ConfigurationError:
+    text = " ".join(str(exc).split())
+    if "password" in text:
+        fix = "check the user name and password in the connection string"
+    elif "database" in text and "does not exist" in text:
+        fix = "create the database (CREATE DATABASE) or fix its name in the connection string"
+    elif isinstance(exc, psycopg.ProgrammingError):
+        fix = "fix the connection string (a postgresql:// URL or libpq key=value pairs)"
+    else:
+        fix = "check that the server is running and reachable at that host and port"
+    return ConfigurationError(f"Cannot connect to {_describe(conn_string)}: {text}; {fix}")
