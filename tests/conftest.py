@@ -45,3 +45,28 @@ def pg_url(pg_server) -> str:
     """A connection URL whose tables go in a fresh schema, dropped after the test."""
     with pg_server.schema() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_factory(request, tmp_path):
+    """``make(**kwargs)`` opens a store of one backend on one shared database: an
+    ``SQLiteStore`` file in ``tmp_path``, or a ``PostgresStore`` on a fresh schema of the
+    test server (each call: another connection). ``make.backend`` names it."""
+    made = []
+
+    def make(**kwargs):
+        if request.param == "postgres":
+            from langmem.store import PostgresStore
+
+            store = PostgresStore(request.getfixturevalue("pg_url"), **kwargs)
+        else:
+            from langmem.store import SQLiteStore
+
+            store = SQLiteStore(tmp_path / "store.db", **kwargs)
+        made.append(store)
+        return store
+
+    make.backend = request.param
+    yield make
+    for store in made:
+        store.close()
