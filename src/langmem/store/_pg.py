@@ -90,6 +90,21 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
             " hword_asciipart, word, hword, hword_part WITH langmem_stem",
         ),
     ),
+    (
+        # ANALYZE samples column values into pg_statistic, whose old rows an erase
+        # cannot reach: no statistics of content (values, keys, texts, lexemes, vectors).
+        "m002_no_content_statistics",
+        tuple(
+            f"ALTER TABLE {table} ALTER COLUMN {column} SET STATISTICS 0"
+            for table, columns in (
+                ("langmem_items", ("key", "value")),
+                ("langmem_text", ("body",)),
+                ("langmem_terms", ("lexeme",)),
+                ("langmem_history", ("key", "old_value", "new_value", "origin")),
+            )
+            for column in columns
+        ),
+    ),
 ]
 
 CREATE_MIGRATIONS = (
@@ -115,6 +130,10 @@ def vectors_ddl(dims: int) -> tuple[str, ...]:
         "CREATE INDEX langmem_vectors_namespace ON langmem_vectors (namespace)",
         "CREATE INDEX langmem_vectors_hnsw ON langmem_vectors"
         " USING hnsw (embedding vector_cosine_ops)",
+        *(
+            f"ALTER TABLE langmem_vectors ALTER COLUMN {column} SET STATISTICS 0"
+            for column in ("path", "embedding", "tokens")
+        ),
     )
 
 
@@ -411,7 +430,9 @@ def erase_history_sql(namespace: Sequence[str], key: str | None) -> Sql:
     return f"DELETE FROM langmem_history WHERE {where}", params
 
 
-# Rewrites every table (and its indexes) so erased rows leave no bytes in the data files.
+# Rewritten (with their indexes) by compaction, so erased rows leave no bytes in the
+# data files; then analyzed afresh, and pg_statistic rewritten where the role may
+# (namespaces keep statistics for the planner: an erased one may linger there).
 COMPACT_TABLES = (
     "langmem_items",
     "langmem_text",
@@ -419,3 +440,4 @@ COMPACT_TABLES = (
     "langmem_history",
     "langmem_vectors",
 )
+COMPACT_STATISTICS = "VACUUM FULL pg_catalog.pg_statistic"

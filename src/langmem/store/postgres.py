@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
 import re
 import time
@@ -77,6 +78,8 @@ from langmem.store.sqlite import (
 )
 
 __all__ = ["AsyncPostgresStore", "PostgresStore"]
+
+logger = logging.getLogger(__name__)
 
 Flow = Generator[Any, Any, Any]
 _NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
@@ -648,6 +651,10 @@ class _PostgresBase(BaseStore):
         vectors = yield _Transaction(body)
         tables = [t for t in _pg.COMPACT_TABLES if vectors or t != "langmem_vectors"]
         yield _Maintenance(tuple(f"VACUUM (FULL, ANALYZE) {t}" for t in tables))
+        try:
+            yield _Maintenance((_pg.COMPACT_STATISTICS,))
+        except psycopg.errors.InsufficientPrivilege:
+            logger.info("%s: pg_statistic not rewritten (needs a superuser)", self._where)
 
     def _restore_flow(self, items: Iterable[Item], history: Iterable[HistoryEntry]) -> Flow:
         items = list(items)
