@@ -266,7 +266,14 @@ class _PostgresBase(BaseStore):
 
         def body() -> Flow:
             yield _Sql(_pg.LOCK_SETUP)
-            yield _Sql(_pg.CREATE_MIGRATIONS)
+            try:
+                yield _Sql(_pg.CREATE_MIGRATIONS)
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise ConfigurationError(
+                    f"{self._where}: this role may not create the store's tables"
+                    f" ({str(exc).splitlines()[0]}); GRANT CREATE ON SCHEMA to it, or put a"
+                    " schema it owns first in search_path; nothing was written"
+                ) from None
             done = {row[0] for row in (yield _Sql("SELECT name FROM langmem_migrations"))}
             unknown = done - {name for name, _ in _pg.MIGRATIONS}
             if unknown:
