@@ -34,7 +34,7 @@ _PROBE_MIN = 32_768
 # The largest k a whole-index retry asks for (each hit costs an SQL owner lookup).
 _RETRY_MAX = 1_024
 # Keyword search reads this many best matches per candidate it needs before filtering...
-_KEYWORD_CAP = 4
+_KEYWORD_CAP = 2
 # ...and scores (FTS5 computes BM25 for every match) at most this many matches per candidate.
 _KEYWORD_SCORED = 80
 
@@ -152,19 +152,27 @@ class Reader:
         The ``_KEYWORD_CAP * pool`` best matches of the whole index come first,
         without a join per match; those that are live, under ``prefix`` and
         allowed are the answer when there are ``pool`` of them or no more
-        matches. Only a namespace or filter holding few of them costs a second
-        query scoring all its matches. When the terms together match more than
-        ``_KEYWORD_SCORED * pool`` items, the first query scores only the
-        rarest of them (the common ones weigh least in BM25).
+        matches. Otherwise (a namespace or filter holding few of them) a second
+        query scores all matches among the items the search may return: only
+        those, when they are at most ``_KEYWORD_SCORED * pool``. When the terms
+        together match more than that, the first query scores only the rarest
+        of them (the common ones weigh least in BM25).
         """
-        cap = _KEYWORD_CAP * pool
-        scored = _rarest(db, match, _KEYWORD_SCORED * pool)
-        top = db.execute(*_sql.keyword_top_sql(scored, cap)).fetchall()
+        cap, budget = _KEYWORD_CAP * pool, _KEYWORD_SCORED * pool
+        top = db.execute(*_sql.keyword_top_sql(_rarest(db, match, budget), cap)).fetchall()
         sql, params = _sql.live_ids_sql([rid for rid, _ in top], prefix, allowed, now)
         ok = {row[0] for row in db.execute(sql, params)}
         hits = [(rid, score) for rid, score in top if rid in ok][:pool]
         if len(hits) < pool and len(top) == cap:
-            hits = db.execute(*_sql.keyword_sql(match, prefix, allowed, now, pool)).fetchall()
+            among = allowed
+            if among is None:
+                sql, params = _sql.live_ids_under_sql(prefix, now, budget + 1)
+                among = [row[0] for row in db.execute(sql, params)]
+            if len(among) <= budget:
+                sql, params = _sql.keyword_among_sql(match, among, pool)
+            else:
+                sql, params = _sql.keyword_sql(match, prefix, allowed, now, pool)
+            hits = db.execute(sql, params).fetchall()
         return {rid: (r, score) for r, (rid, score) in enumerate(hits)}
 
     def _late(

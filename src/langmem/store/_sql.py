@@ -152,8 +152,58 @@ def keyword_sql(
     return (
         "SELECT f.rowid, bm25(items_fts) AS score FROM items_fts f JOIN items i ON i.id = f.rowid"
         f" WHERE items_fts MATCH ? AND {where} AND {ids_where}"
-        f" AND (i.expires_at IS NULL OR i.expires_at > ?) ORDER BY score LIMIT ?",
+        f" AND (i.expires_at IS NULL OR i.expires_at > ?) ORDER BY score, f.rowid LIMIT ?",
         (match, *params, *ids_params, now, limit),
+    )
+
+
+def keyword_top_sql(match: str, limit: int) -> Sql:
+    """The best BM25 matches of the whole index, before any namespace or filter."""
+    return (
+        "SELECT rowid, bm25(items_fts) AS score FROM items_fts WHERE items_fts MATCH ?"
+        " ORDER BY score, rowid LIMIT ?",
+        (match, limit),
+    )
+
+
+def keyword_among_sql(match: str, item_ids: Sequence[int], limit: int) -> Sql:
+    """Best BM25 matches among ``item_ids``, computing BM25 for those only.
+
+    The unary ``+`` keeps FTS5 from looking up each id (re-reading every
+    term's doclist per id): the matches are read once and filtered.
+    """
+    return (
+        "SELECT rowid, bm25(items_fts) AS score FROM items_fts WHERE items_fts MATCH ?"
+        " AND +rowid IN (SELECT value FROM json_each(?)) ORDER BY score, rowid LIMIT ?",
+        (match, json.dumps(list(item_ids)), limit),
+    )
+
+
+def live_ids_under_sql(prefix: Sequence[str], now: int, limit: int) -> Sql:
+    """Ids of up to ``limit`` live items under ``prefix``."""
+    where, params = prefix_clause(prefix)
+    return f"SELECT id FROM items WHERE {where} AND {LIVE} LIMIT ?", (*params, now, limit)
+
+
+def term_counts_sql(terms: Sequence[str]) -> Sql:
+    """How many items each FTS5 term (a quoted word) matches, in the given order."""
+    return (
+        "SELECT (SELECT count(*) FROM items_fts WHERE items_fts MATCH j.value)"
+        " FROM json_each(?) j ORDER BY j.key",
+        (json.dumps(list(terms)),),
+    )
+
+
+def live_ids_sql(
+    ids: Sequence[int], prefix: Sequence[str], item_ids: Sequence[int] | None, now: int
+) -> Sql:
+    """Which of ``ids`` are live items under ``prefix`` and among ``item_ids``."""
+    where, params = ids_clause(ids, "id")
+    ns_where, ns_params = prefix_clause(prefix)
+    ok_where, ok_params = ids_clause(item_ids, "id")
+    return (
+        f"SELECT id FROM items WHERE {where} AND {ns_where} AND {ok_where} AND {LIVE}",
+        (*params, *ns_params, *ok_params, now),
     )
 
 
