@@ -1,4 +1,5 @@
-"""Property: tools and store-manager calls by two tenants stay in their own namespace.
+"""Property: tools and store-manager calls by two tenants stay in their own namespace
+(on InMemoryStore, SQLiteStore and PostgresStore).
 
 Random sequences of manage/search tool calls and store-manager runs (whose
 scripted model aims patches and removals at ids of *both* tenants, with valid
@@ -8,12 +9,14 @@ change its data, and leave only values that match the declared schema.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from langgraph.store.base import GetOp, PutOp, SearchOp
+from langgraph.store.base import BaseStore, GetOp, PutOp, SearchOp
 from langgraph.store.memory import InMemoryStore
 from pydantic import BaseModel
 
@@ -23,6 +26,7 @@ from langmem import (
     create_search_memory_tool,
 )
 from langmem.knowledge.store_manager import stable_id
+from langmem.store import SQLiteStore
 from langmem.testing import HashEmbeddings, ScriptedChatModel, ai
 
 pytestmark = pytest.mark.core
@@ -35,21 +39,44 @@ class Note(BaseModel):
     tags: list[str] = []
 
 
-class RecordingStore(InMemoryStore):
-    """Records the ops of the code under test; the test's own reads go through ``peek``."""
+class RecordingStore(BaseStore):
+    """Records the ops of the code under test on a real store (``InMemoryStore``,
+    ``SQLiteStore`` or ``PostgresStore``); the test's own reads go through ``peek``."""
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, inner: BaseStore):
+        self.inner = inner
         self.ops: list = []
 
     def batch(self, ops):
         ops = list(ops)
         self.ops.extend(ops)
-        return super().batch(ops)
+        return self.inner.batch(ops)
+
+    async def abatch(self, ops):
+        ops = list(ops)
+        self.ops.extend(ops)
+        return await self.inner.abatch(ops)
 
     def peek(self, prefix: tuple[str, ...]) -> list:
-        [items] = super().batch([SearchOp(prefix, None, 10_000, 0, None, False)])
+        [items] = self.inner.batch([SearchOp(prefix, None, 10_000, 0, None, False)])
         return items
+
+
+@contextlib.contextmanager
+def open_store(backend: str, request) -> Iterator[BaseStore]:
+    index = {"dims": 32, "embed": HashEmbeddings(32)}
+    if backend == "memory":
+        yield InMemoryStore(index=index)
+    elif backend == "sqlite":
+        with SQLiteStore(":memory:", index=index) as store:
+            yield store
+    else:
+        from langmem.store import PostgresStore
+
+        with request.getfixturevalue("pg_server").schema() as url, PostgresStore(
+            url, index=index
+        ) as store:
+            yield store
 
 
 def ns_of(tenant: str) -> tuple[str, ...]:
@@ -156,14 +183,25 @@ def assert_valid(value: dict) -> None:
     Note.model_validate(value["content"])
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
+@pytest.mark.parametrize(
+    ("backend", "examples"),
+    [("memory", 150), ("sqlite", 40), pytest.param("postgres", 25, marks=pytest.mark.postgres)],
 )
-@given(st.lists(actions, min_size=1, max_size=10))
-def test_tenants_stay_isolated_and_values_match_the_schema(sequence):
-    store = RecordingStore(index={"dims": 32, "embed": HashEmbeddings(32)})
+def test_tenants_stay_isolated_and_values_match_the_schema(backend, examples, request):
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(st.lists(actions, min_size=1, max_size=10))
+    def check(sequence):
+        with open_store(backend, request) as inner:
+            run_sequence(RecordingStore(inner), sequence)
+
+    check()
+
+
+def run_sequence(store: RecordingStore, sequence: list) -> None:
     for action in sequence:
         tenant = action[1]
         other = next(t for t in TENANTS if t != tenant)
