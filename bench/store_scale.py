@@ -17,13 +17,26 @@ of a 5,000-word synthetic vocabulary. Then:
   copy (used from ~200k vectors) is built; searches before that scan exactly;
 - RSS after the searches, its peak while reopening and searching, and while building;
 - embedder: MiniLM's time per text (if installed), to compare with the store's.
+
+    python bench/store_scale.py --compare [--sizes 10000 100000] [--slow-queries 20]
+
+``--compare`` runs, in one process and at each size, ours (``SQLiteStore``),
+LangGraph's ``SqliteStore`` (WAL, ``synchronous=NORMAL``, as ours) and
+``InMemoryStore`` on the same memories, with every vector computed before the
+clock starts (the embed function only looks it up): batch puts (1,000 per
+batch), single ``put`` latency (into the filled store), vector search p50/p95
+and recall@10, hybrid search (ours only: the others have no keyword search),
+RSS growth and file size. The two LangGraph stores scan every vector per
+search, so they get ``--slow-queries`` queries.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -155,6 +168,119 @@ def bench_size(n: int, n_queries: int, workdir: Path) -> dict:
     return res
 
 
+class Precomputed:
+    """An embed function answering from vectors computed beforehand (``load``)."""
+
+    def __init__(self, as_list: bool) -> None:
+        self.as_list = as_list  # LangGraph's stores take lists of floats, ours arrays
+        self.vectors: dict[str, object] = {}
+
+    def load(self, texts: list[str]) -> None:
+        self.vectors = dict(zip(texts, (v.tolist() if self.as_list else v for v in embed(texts))))
+
+    def __call__(self, texts: list[str]) -> list:
+        return [self.vectors[t] for t in texts]
+
+
+def memory_text(i: int) -> str:
+    return f"m{i} {words_for(i)}"
+
+
+def open_store(kind: str, path: Path, index: dict):
+    if kind == "ours":
+        return SQLiteStore(path, index=index)
+    if kind == "langgraph-sqlite":
+        from langgraph.store.sqlite import SqliteStore
+
+        # It loads sqlite-vec; a Python built without extension loading uses pysqlite3.
+        driver = sqlite3
+        if not hasattr(sqlite3.Connection, "enable_load_extension"):
+            import pysqlite3.dbapi2 as driver
+        conn = driver.connect(path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        store = SqliteStore(conn, index={**index, "text_fields": index["fields"]})  # its name
+        store.setup()
+        return store
+    from langgraph.store.memory import InMemoryStore
+
+    return InMemoryStore(index=index)
+
+
+def close_store(kind: str, store) -> None:
+    if kind == "ours":
+        store.close()
+    elif kind == "langgraph-sqlite":
+        store.conn.close()
+
+
+def compare_store(kind: str, n: int, texts: list[str], truth, n_slow: int, workdir: Path) -> dict:
+    """One store's figures at size ``n`` (queries ``texts``, exact top-10 ``truth``)."""
+    gc.collect()
+    rss0 = rss_mb()[0]
+    emb = Precomputed(as_list=kind != "ours")
+    path = workdir / f"{kind}-{n}.sqlite"
+    store = open_store(kind, path, {"dims": DIMS, "embed": emb, "fields": ["text"]})
+    res: dict = {"store": kind, "n": n}
+    put_s = 0.0
+    for start in range(0, n, 1000):
+        ids = range(start, min(n, start + 1000))
+        emb.load([memory_text(i) for i in ids])
+        ops = [PutOp(("bench",), f"m{i}", {"text": memory_text(i)}) for i in ids]
+        t = time.perf_counter()
+        store.batch(ops)
+        put_s += time.perf_counter() - t
+    res["batch_put_per_s"] = round(n / put_s)
+    singles = [(f"m{i}", memory_text(i)) for i in range(n, n + 500)]
+    emb.load([text for _, text in singles])
+    ms = timed(lambda kt: store.put(("bench",), kt[0], {"text": kt[1]}), singles)
+    res["single_put_ms"] = pcts(ms)
+    res["single_put_per_s"] = round(1000 * len(ms) / sum(ms))
+    queries = texts if kind == "ours" else texts[:n_slow]
+    emb.load(queries)
+    got: list[set[str]] = []
+
+    def vector_search(text: str) -> None:
+        got.append({it.key for it in store.search(("bench",), query=text, limit=10)})
+
+    if kind == "ours":
+        store.search_mode = "vector"
+    res["vector"] = pcts(timed(vector_search, queries))
+    res["queries"] = len(queries)
+    res["recall@10"] = round(float(np.mean([len(g & t) / 10 for g, t in zip(got, truth)])), 4)
+    if kind == "ours":
+        store.search_mode = "hybrid"
+        res["hybrid"] = pcts(timed(lambda t: store.search(("bench",), query=t, limit=10), queries))
+    gc.collect()
+    res["rss_growth_mb"] = round(rss_mb()[0] - rss0, 1)
+    close_store(kind, store)
+    files = [path, path.with_name(path.name + "-wal")]
+    res["file_mb"] = round(sum(f.stat().st_size for f in files if f.exists()) / 2**20, 1) or None
+    return res
+
+
+def compare_size(n: int, n_queries: int, n_slow: int, workdir: Path) -> list[dict]:
+    """Ours, LangGraph's ``SqliteStore`` and ``InMemoryStore`` at size ``n``, ratios to ours.
+
+    Single puts go to the filled store (500 new keys); its ``n`` in recall and
+    searches is the store before them, so ``truth`` covers those 500 too.
+    """
+    queries = np.arange(n_queries)
+    texts = [f"q{j} {words_for(QUERY_OFFSET + j)}" for j in queries]
+    truth = exact_top10(n + 500, queries)
+    rows = [compare_store(k, n, texts, truth, n_slow, workdir) for k in STORES]
+    ours = rows[0]
+    for row in rows[1:]:
+        row["ours_batch_put_ratio"] = round(ours["batch_put_per_s"] / row["batch_put_per_s"], 2)
+        ratio = row["single_put_ms"]["p50"] / ours["single_put_ms"]["p50"]
+        row["ours_single_put_speedup"] = round(ratio, 2)
+        row["ours_vector_p95_speedup"] = round(row["vector"]["p95"] / ours["vector"]["p95"], 1)
+    return rows
+
+
+STORES = ("ours", "langgraph-sqlite", "in-memory")
+
+
 def embedder_cost() -> dict | None:
     """MiniLM milliseconds per text (batch of 256 sentences), if the extra is installed."""
     try:
@@ -181,14 +307,25 @@ def main(argv=None) -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--no-embedder", action="store_true", help="skip the MiniLM comparison")
-    ap.add_argument("--out", type=Path, default=RESULTS / "store_scale.json")
+    ap.add_argument("--compare", action="store_true", help="ours vs LangGraph's stores")
+    ap.add_argument("--slow-queries", type=int, default=20, help="queries for LangGraph's stores")
+    ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
+    name = "store_compare.json" if args.compare else "store_scale.json"
+    args.out = args.out or RESULTS / name
     report: dict = {"sizes": []}
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
-            res = bench_size(n, args.queries, Path(tmp))
-            print(json.dumps(res), flush=True)
+            if args.compare:
+                res = compare_size(n, args.queries, args.slow_queries, Path(tmp))
+                for row in res:
+                    print(json.dumps(row), flush=True)
+            else:
+                res = bench_size(n, args.queries, Path(tmp))
+                print(json.dumps(res), flush=True)
             report["sizes"].append(res)
+    if args.compare:
+        args.no_embedder = True
     if not args.no_embedder:
         report["embedder"] = embedder_cost()
         print(json.dumps({"embedder": report["embedder"]}))
