@@ -322,3 +322,33 @@ def test_writers_in_several_processes_lose_no_update(pg_url):
         assert len(history) == procs * rounds
         assert all(a.new_value == b.old_value for a, b in zip(history, history[1:]))
         assert store.get(("shared",), "hot").value == history[-1].new_value
+
+
+def test_cli_moves_memories_from_sqlite_to_postgres_and_back(tmp_path, pg_url):
+    from typer.testing import CliRunner
+
+    from langmem import cli
+
+    runner = CliRunner()
+
+    def ok(*args, input=None):
+        result = runner.invoke(cli.app, [str(a) for a in args], input=input)
+        assert result.exit_code == 0, result.output
+        return result
+
+    lite = ["--db", tmp_path / "a.sqlite", "--embed", "hash"]
+    ok("add", "users/alice", "Alice drinks tea", "--key", "tea", *lite)
+    ok("update", "users/alice", "tea", "Alice drinks coffee", *lite)
+    ok("add", "team", "standup at 10am", "--key", "standup", *lite)
+    exported = ok("export", "--history", *lite).stdout
+    pg = ["--db", pg_url]  # the embedder is the one the schema records, after the import
+    with pytest.raises(AssertionError, match="holds no langmem store"):
+        ok("export", *pg)  # read commands create nothing
+    assert "Imported 2 memories into postgresql://postgres@127.0.0.1" in ok(
+        "import", "-", "--embed", "hash", *pg, input=exported
+    ).output
+    assert ok("export", "--history", *pg).stdout == exported
+    assert ok("search", "users", "coffee", "--json", *pg).stdout.count('"tea"') == 1
+    back = ["--db", tmp_path / "b.sqlite", "--embed", "hash"]
+    ok("import", "-", *back, input=ok("export", "--history", *pg).stdout)
+    assert ok("export", "--history", *back).stdout == exported

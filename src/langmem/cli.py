@@ -1,6 +1,8 @@
 """``langmem`` command line: the demo, an MCP server, and thin shells over the store.
 
-Every store command opens an SQLite file (``--db``, env ``LANGMEM_DB``) with an
+Every store command opens an SQLite file (``--db``, env ``LANGMEM_DB``; or a
+``postgresql://`` URL: a ``PostgresStore``, so ``export``/``import`` move memories
+between the two) with an
 embedder (``--embed``, env ``LANGMEM_EMBED``: ``local`` for the offline MiniLM
 model, ``hash`` for fast deterministic test vectors, or a ``provider:model``
 string; by default the one the file was built with), calls one public method and
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sqlite3
 import sys
 import uuid
@@ -128,6 +131,34 @@ def _fail(message: Any, code: int = BAD_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _postgres_url(db: Path) -> str | None:
+    """``--db`` given as a ``postgresql://`` URL (as a ``Path`` its ``//`` became ``/``)."""
+    match = re.match(r"(postgres(?:ql)?):/+(.*)", str(db), flags=re.S)
+    return f"{match[1]}://{match[2]}" if match else None
+
+
+def _open_postgres(url: str, embed: str | None, *, read: bool, **kwargs: Any) -> Any:
+    """A ``PostgresStore`` at ``url`` with ``embed``, else the one its schema records.
+    Read commands refuse a database that holds no store (they create nothing)."""
+    import psycopg
+
+    from langmem.store.postgres import PostgresStore, _connect_error, _describe
+
+    try:
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            exists = conn.execute("SELECT to_regclass('langmem_items') IS NOT NULL").fetchone()[0]
+            meta = conn.execute("SELECT to_regclass('langmem_meta') IS NOT NULL").fetchone()[0]
+            rows = conn.execute("SELECT key, value FROM langmem_meta").fetchall() if meta else []
+    except psycopg.Error as exc:
+        raise _connect_error(url, exc) from None
+    if read and not exists:
+        raise ConfigurationError(f"{_describe(url)}: holds no langmem store (nothing to read)")
+    embed = embed or dict(rows).get("embedder") or DEFAULT_EMBED
+    embeddings, dims = _embedder(embed)
+    index = {"dims": dims, "embed": embeddings, "fields": FIELDS}
+    return PostgresStore(url, index=index, **kwargs)
+
+
 def _check_path(db: Path, *, must_exist: bool) -> None:
     if db.is_dir():
         raise _fail(f"{db}: is a directory, not a database file")
@@ -182,10 +213,15 @@ def _store(
 
     ``read``: the file must exist. ``status``: shown while the store opens.
     """
-    _check_path(db, must_exist=read)
+    url = _postgres_url(db)
+    if url is None:
+        _check_path(db, must_exist=read)
     try:
         with err.status(status) if status else contextlib.nullcontext():
-            store = open_store(db, _choose_embed(db, embed), **kwargs)
+            if url is not None:
+                store = _open_postgres(url, embed, read=read, **kwargs)
+            else:
+                store = open_store(db, _choose_embed(db, embed), **kwargs)
     except (ValueError, OSError, sqlite3.DatabaseError) as exc:  # ConfigurationError too
         raise _fail(_about(db, exc)) from None
     with store:
@@ -205,7 +241,17 @@ def _existing(store: Any, namespace: str, key: str) -> Any:
 
 def _about(db: Path, exc: BaseException) -> str:
     text = str(exc)
-    return text if str(db) in text else f"{db}: {text}"
+    return text if str(db) in text or _postgres_url(db) else f"{db}: {text}"
+
+
+def _shown(db: Path) -> str:
+    """``db`` as printed: a Postgres URL without its password."""
+    url = _postgres_url(db)
+    if url is None:
+        return str(db)
+    from langmem.store.postgres import _describe
+
+    return _describe(url)
 
 
 def _ns(text: str) -> tuple[str, ...]:
@@ -614,7 +660,7 @@ def import_(
     if as_json:
         _echo_json({"imported": count})
     else:
-        console.print(f"Imported {_plural(count, 'memory')} into {db}.", highlight=False)
+        console.print(f"Imported {_plural(count, 'memory')} into {_shown(db)}.", highlight=False)
 
 
 @app.command()
