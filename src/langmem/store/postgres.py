@@ -188,7 +188,6 @@ class _PostgresBase(BaseStore):
         self._late = bool(self.ranking.late_interaction)
         if self._late:
             _check_late_interaction(self.embeddings, search_mode)
-        self._keyword = self._fields is not None and search_mode != "vector"
         self._vectors_per_item = max(len(self._fields or ()), 1)
         self._has_vectors = False  # set by setup(): the schema has a vectors table
         self._ready = False
@@ -699,6 +698,11 @@ class _PostgresBase(BaseStore):
             return len(items)
 
         return (yield from self._locked(body))
+
+    @property
+    def _keyword(self) -> bool:
+        """Keyword retrieval on: an index is configured and the mode is not ``"vector"``."""
+        return self._fields is not None and self.search_mode != "vector"
 
     @property
     def _where(self) -> str:

@@ -10,7 +10,7 @@ One line per item, oldest-created first::
 ``history`` is present only when exported with ``history=True``. Works over any
 LangGraph ``BaseStore`` (paged ``search`` without a query); timestamps and history
 come back exactly into a store with a ``restore(items, history)`` method
-(``SQLiteStore``), other stores get the values with fresh timestamps. Vectors are not
+(``SQLiteStore``, ``PostgresStore``), other stores get the values with fresh timestamps. Vectors are not
 exported: the importing store embeds the values with its own embedder. Access
 statistics (what recency/strength ranking counts) are not carried.
 """
