@@ -10,15 +10,18 @@ import asyncio
 import warnings
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from langchain_core.messages import (
     AIMessage,
     BaseMessage,
     HumanMessage,
+    RemoveMessage,
     SystemMessage,
     ToolMessage,
 )
 from langchain_core.messages.utils import count_tokens_approximately
-from langgraph.graph.message import add_messages
+from langgraph.graph.message import REMOVE_ALL_MESSAGES, add_messages
 from pydantic import BaseModel
 
 from langmem.short_term import (
@@ -28,6 +31,7 @@ from langmem.short_term import (
     asummarize_messages,
     summarize_messages,
 )
+from langmem.short_term._prompts import SUMMARY_KEY
 from langmem.short_term.summarization import (
     DEFAULT_EXISTING_SUMMARY_PROMPT,
     DEFAULT_INITIAL_SUMMARY_PROMPT,
@@ -542,3 +546,85 @@ def test_no_warnings_on_the_plain_path():
             chat(9), running_summary=None, model=ScriptedChatModel(["S"]), token_counter=len,
             max_tokens=6, max_summary_tokens=1,
         )
+
+
+# --- properties over random threads with tool loops ---
+
+
+@st.composite
+def threads(draw):
+    """Turns of (question, rounds of parallel tool calls, answer), and a budget."""
+    turns = []
+    for _ in range(draw(st.integers(3, 14))):
+        rounds = draw(st.lists(st.integers(1, 3), max_size=2))
+        orders = [draw(st.permutations(range(width))) for width in rounds]
+        turns.append(orders)
+    max_summary = draw(st.integers(1, 2))
+    # room for the question and the largest tool step (4) beside an earlier summary message,
+    # which is budgeted like a system message when the summarized history is passed back
+    max_tokens = draw(st.integers(max_summary + 6, 20))
+    kept_budget = max_tokens - max_summary
+    threshold = draw(st.one_of(st.none(), st.integers(1, kept_budget)))
+    same_key = draw(st.booleans())
+    return turns, dict(max_tokens=max_tokens, max_summary_tokens=max_summary,
+                       max_tokens_before_summary=threshold), same_key
+
+
+def check_output(messages, running_summary, question, max_tokens, bounded):
+    ids = [m.id for m in messages if m.id]
+    assert len(ids) == len(set(ids))
+    if running_summary is not None:
+        assert not set(ids) & running_summary.summarized_message_ids
+    assert sum(SUMMARY_KEY in m.additional_kwargs for m in messages) <= 1
+    body = [m for m in messages if not isinstance(m, SystemMessage)]
+    assert body and question in body  # never only system messages; the question is shown
+    for i, message in enumerate(messages):
+        if isinstance(message, AIMessage) and message.tool_calls:
+            run = []
+            for after in messages[i + 1 :]:
+                if not isinstance(after, ToolMessage):
+                    break
+                run.append(after.tool_call_id)
+            assert sorted(run) == sorted(c["id"] for c in message.tool_calls)
+        if isinstance(message, ToolMessage):
+            assert isinstance(messages[i - 1], (AIMessage, ToolMessage))
+    if bounded:
+        assert len(messages) <= max_tokens
+
+
+@pytest.mark.filterwarnings("ignore:The messages to summarize could not be trimmed")
+@settings(max_examples=150, deadline=None)
+@given(threads())
+def test_random_tool_loops_keep_every_invariant(thread):
+    turns, budget, same_key = thread
+    model = ScriptedChatModel(default=lambda call: f"summary {len(model.calls)}")
+    bounded = budget["max_tokens_before_summary"] is not None
+    history: list[BaseMessage] = []
+    running = None
+
+    def step(question):
+        nonlocal history, running
+        seen = len(model.calls)
+        result = summarize_messages(
+            history, running_summary=running, model=model, token_counter=len, **budget
+        )
+        if len(model.calls) > seen and running is not None:  # a later cut extends the summary
+            assert running.summary in model.calls[-1].messages[-1].content
+        running = result.running_summary or running
+        check_output(result.messages, result.running_summary, question, budget["max_tokens"],
+                     bounded)
+        if same_key and result.running_summary is not None:
+            history = add_messages(history, [RemoveMessage(id=REMOVE_ALL_MESSAGES),
+                                             *result.messages])
+
+    for t, rounds in enumerate(turns):
+        question = HumanMessage(f"question {t}", id=f"q{t}")
+        history = history + [question]
+        step(question)
+        for r, order in enumerate(rounds):
+            history = history + tool_turn(
+                [f"c{t}{r}{i}" for i in range(len(order))], prefix=f"r{t}{r}",
+                results_order=[f"c{t}{r}{i}" for i in order],
+            )
+            step(question)
+        history = history + [AIMessage(f"answer {t}", id=f"a{t}")]

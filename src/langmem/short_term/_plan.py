@@ -112,10 +112,17 @@ def plan_summary(
         cumulative += counts[-1]
         if not end and cumulative >= threshold and total - cumulative <= budget:
             end = i + 1
+    latest = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
     if end:
-        while end < len(rest) and isinstance(rest[end], ToolMessage):
-            end += 1  # the answers go with their tool calls
+        end = _past_results(rest, end)  # the answers go with their tool calls
         end = min(end, _first_protected(rest, counts, budget))
+        if latest is not None and all(m is not latest for m in rest[end:]):
+            # the question gets summarized: summarize more, so it can be shown again
+            last, need = _last_unit(rest), token_counter([latest]) + sum(counts[end:])
+            while need > budget and end < last:
+                step = _past_results(rest, end + 1)
+                need -= sum(counts[end:step])
+                end = step
 
     to_summarize, kept = rest[:end], rest[end:]
     model_input = to_summarize
@@ -126,14 +133,13 @@ def plan_summary(
         if sum(counts[:end]) > cap:
             model_input = _trim(to_summarize, cap, token_counter)
     pinned = None
-    if summary is not None or to_summarize:
-        latest = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
-        if (
-            latest is not None
-            and all(m is not latest for m in kept)
-            and token_counter([latest]) + sum(counts[end:]) <= budget
-        ):
-            pinned = latest
+    if (
+        (summary is not None or to_summarize)
+        and latest is not None
+        and all(m is not latest for m in kept)
+        and token_counter([latest]) + sum(counts[end:]) <= budget
+    ):
+        pinned = latest
     return Plan(system, summary, to_summarize, model_input, kept, pinned)
 
 
@@ -142,10 +148,21 @@ def _first_protected(rest: list[BaseMessage], counts: list[int], budget: int) ->
     human = next((i for i in range(len(rest) - 1, -1, -1) if isinstance(rest[i], HumanMessage)), None)
     if human is not None and sum(counts[human:]) <= budget:
         return human
+    return _last_unit(rest)
+
+
+def _last_unit(rest: list[BaseMessage]) -> int:
+    """Start of the last message, or of the last tool call with its results."""
     last = len(rest) - 1
     while last > 0 and isinstance(rest[last], ToolMessage):
-        last -= 1  # back to the AIMessage whose calls they answer
+        last -= 1
     return last
+
+
+def _past_results(rest: list[BaseMessage], end: int) -> int:
+    while end < len(rest) and isinstance(rest[end], ToolMessage):
+        end += 1
+    return end
 
 
 def _trim(messages: list[BaseMessage], cap: int, token_counter: TokenCounter) -> list[BaseMessage]:
