@@ -11,6 +11,8 @@ examples, with the scripted model and ``count_tokens_approximately`` in place of
 from __future__ import annotations
 
 import asyncio
+import re
+from pathlib import Path
 from typing import Any, TypedDict
 
 import pytest
@@ -24,6 +26,7 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.utils import count_tokens_approximately
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, create_react_agent
 from langgraph.prebuilt.chat_agent_executor import AgentState
@@ -387,3 +390,40 @@ def check_pairs(messages: list[BaseMessage]) -> None:
         if isinstance(message, AIMessage) and message.tool_calls:
             answered = {m.tool_call_id for m in messages[i + 1 :] if isinstance(m, ToolMessage)}
             assert {c["id"] for c in message.tool_calls} <= answered
+
+
+def test_strict_checkpoints_still_carry_the_running_summary():
+    # in strict msgpack mode the checkpointer hands back RunningSummary's fields as a dict
+    agent, summarizer = ScriptedAgent(), Summarizer()
+    node = SummarizationNode(
+        model=summarizer.model,
+        max_tokens=MAX_TOKENS,
+        max_tokens_before_summary=BEFORE_SUMMARY,
+        max_summary_tokens=SUMMARY_TOKENS,
+    )
+    strict = InMemorySaver(serde=JsonPlusSerializer(allowed_msgpack_modules=None))
+    graph = create_react_agent(
+        agent.model, [lookup], pre_model_hook=node, state_schema=WithContext, checkpointer=strict
+    )
+    config = {"configurable": {"thread_id": "strict"}}
+    for turn in range(30):
+        question = agent.start(turn)
+        graph.invoke({"messages": [HumanMessage(question)]}, config)
+        check_model_input(agent.model.calls[-1].messages, question)
+    cuts = summarizer.model.calls
+    assert len(cuts) >= 2
+    for k, call in enumerate(cuts[1:], start=1):
+        assert f"Summary #{k}:" in call.messages[-1].content
+
+
+def test_readme_short_term_section_runs(capsys):
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    text = readme.read_text().split("## Short-term memory (summarization)", 1)[1]
+    [block] = re.findall(r"```python\n(.*?)```", text.split("\n## ", 1)[0], flags=re.S)
+    exec(compile(block, str(readme), "exec"), {})  # noqa: S102
+    first, second, summary = capsys.readouterr().out.splitlines()
+    counts = re.match(r"(\d+) messages in the thread, (\d+) summaries", first)
+    thread, summaries = int(counts[1]), int(counts[2])
+    assert thread == 30 * 4 and 1 <= summaries < 30
+    assert int(re.search(r"at most (\d+) messages", second)[1]) < 20
+    assert summary == "The user asks about the weather in Paris; it is sunny."
