@@ -163,8 +163,8 @@ def test_late_interaction_is_on_by_default_only_with_a_token_embedder():
 
 @core
 def test_maxsim_reorders_only_when_a_token_matches_better():
-    # "puppy" is nearer the query "dog" as a whole; "dog cat cat cat cat" holds "dog" itself.
-    docs = {"exact": "dog cat cat cat cat", "near": "puppy"}
+    # "puppy" is nearer the query "dog" as a whole; "dog cat tax" holds "dog" itself.
+    docs = {"exact": "dog cat tax", "near": "puppy"}
     plain, late = _store(late_interaction=0.0), _store(late_interaction=2.0)
     for store in (plain, late):
         for key, text in docs.items():
@@ -179,7 +179,7 @@ def test_maxsim_reorders_only_when_a_token_matches_better():
 async def test_async_search_uses_the_same_token_path():
     embed = WordEmbeddings()
     store = _store(embed=embed, late_interaction=2.0)
-    await store.aput(("a",), "exact", {"text": "dog cat cat cat cat"})
+    await store.aput(("a",), "exact", {"text": "dog cat tax"})
     await store.aput(("a",), "near", {"text": "puppy"})
     assert [r.key for r in await store.asearch(("a",), query="dog")] == ["exact", "near"]
     assert embed.token_calls == 3  # two puts and one search, each one pass
@@ -213,18 +213,37 @@ def test_late_scores_weigh_rare_tokens_and_keep_the_window_in_its_namespace():
     got = late_scores(query, tokens, [1, 3])
     assert set(got) == {1, 3} and got[1][1] is None
     # IDF among the 2 candidates: "dog" is in neither, "cat" in both, so "dog" weighs more.
+    # "cat" covers the query's share w_cat / (w_dog + w_cat); the query covers all of "cat".
     w_dog, w_cat = np.log(3 / 0.5), np.log(3 / 2.5)
-    assert got[1][0] == pytest.approx(w_cat / (w_dog + w_cat), abs=1e-3)
+    covers_query = w_cat / (w_dog + w_cat)
+    assert got[1][0] == pytest.approx((covers_query + 1.0) / 2, abs=1e-3)
     win = late_scores(query, tokens, [1, 3], window={1, 2, 3, 4})
     assert win[1] == (pytest.approx(got[1][0]), pytest.approx(1.0, abs=1e-3))  # via rowid 2
     assert win[3][1] == pytest.approx(1.0, abs=1e-3)  # 2 (same namespace), not 4
     alone = {3: tokens[3], 4: tokens[4]}
     own, window = late_scores(query, alone, [3], window={3, 4})[3]
-    assert window == pytest.approx(own)  # 4's "dog" does not count
+    # The window covers the query over 3 alone (4's "dog" does not count): "cat" only, whose
+    # IDF share among the one candidate is ln(2 / 1.5) / (ln(2 / 0.5) + ln(2 / 1.5)).
+    assert window == pytest.approx(np.log(2 / 1.5) / np.log(8 / 1.5), abs=1e-3)
     # Only turns have windows, and only turns lend: 2 is no turn here, 1 and 3 are.
     memories = late_scores(query, tokens, [1, 2, 3], window={1, 3})
-    assert memories[1][1] == pytest.approx(memories[1][0]) and memories[2][1] is None
+    assert memories[1][1] is not None and memories[2][1] is None
     assert late_scores(query, {}, [1], window={1}) == {}
+
+
+@core
+def test_late_scores_count_how_much_of_the_item_the_query_covers():
+    def tv(*rows):
+        vecs = np.array([_WORDS[w] for w in rows])
+        return TokenVectors.quantize([zlib.crc32(w.encode()) % 2**31 for w in rows], vecs)
+
+    # Both items hold the query's "dog"; the one with two words the query does not mention
+    # scores lower, by a third of the item's tokens matched, halved.
+    query = tv("dog")
+    tokens = {1: ("a", tv("dog")), 2: ("a", tv("dog", "tax", "bird"))}
+    got = late_scores(query, tokens, [1, 2])
+    assert got[1][0] == pytest.approx(1.0, abs=1e-3)
+    assert got[2][0] == pytest.approx((1.0 + 1 / 3) / 2, abs=1e-3)
 
 
 def _spy(monkeypatch) -> dict[int, Candidate]:

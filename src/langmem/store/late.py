@@ -70,8 +70,10 @@ def late_scores(
     """``rowid -> (late, late_window)`` for the candidates ``ids`` that have tokens.
 
     ``tokens`` maps rowids to ``(namespace, tokens)``: the candidates' and their
-    adjacent turns'. ``late`` is the IDF-weighted mean over the query's tokens of
-    their best cosine with the item's tokens (IDF among the candidates).
+    adjacent turns'. ``late`` is symmetric: the mean of how well the item covers the
+    query (the IDF-weighted mean over the query's tokens of their best cosine with the
+    item's tokens, IDF among the candidates) and how well the query covers the item
+    (the mean over the item's tokens of their best cosine with the query's).
     ``window`` holds the rowids that are turns: for a candidate among them
     ``late_window`` takes each query token's best over the turn and its adjacent
     rowids of the same namespace that are turns too; for the others it is ``None``.
@@ -82,10 +84,11 @@ def late_scores(
     pool = [j for j, (_, t) in tokens.items() if len(t.ids)]
     col = {j: k for k, j in enumerate(pool)}
     with _blas().limit(limits=1):  # waking a thread team costs more than it saves here
-        best = _best_cosines(query, [tokens[j][1] for j in pool])
+        best, covered = _best_cosines(query, [tokens[j][1] for j in pool])
     weights = _idf_weights(query, [tokens[i][1] for i in own])
     weights /= weights.sum()
-    turn = weights @ best[:, [col[i] for i in own]]
+    own_cols = [col[i] for i in own]
+    turn = (weights @ best[:, own_cols] + covered[own_cols]) / 2
     turns = [k for k, i in enumerate(own) if i in window]
     spans: dict[int, float] = {}
     if turns:
@@ -101,13 +104,18 @@ def late_scores(
     return {i: (float(t), spans.get(i)) for i, t in zip(own, turn)}
 
 
-def _best_cosines(query: TokenVectors, docs: Sequence[TokenVectors]) -> np.ndarray:
-    """``(query tokens, docs)``: each query token's best cosine with each doc's tokens."""
+def _best_cosines(
+    query: TokenVectors, docs: Sequence[TokenVectors]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(query tokens, docs)``: each query token's best cosine with each doc's tokens; and
+    ``(docs,)``: the mean over each doc's tokens of their best cosine with the query's."""
     q = query.vecs.astype(np.float32) * query.scales[:, None]
     mats = np.concatenate([d.vecs for d in docs]).astype(np.float32)
     # (doc tokens, query tokens): a tall, thin product runs about twice as fast on one thread.
     sims = (mats @ q.T) * np.concatenate([d.scales for d in docs])[:, None]
-    return np.maximum.reduceat(sims, _starts(docs), axis=0).T
+    starts = _starts(docs)
+    covered = np.add.reduceat(sims.max(1), starts) / np.array([len(d.ids) for d in docs])
+    return np.maximum.reduceat(sims, starts, axis=0).T, covered
 
 
 def _idf_weights(query: TokenVectors, docs: Sequence[TokenVectors]) -> np.ndarray:
