@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import warnings
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -143,12 +144,15 @@ def test_react_agent_over_60_turns_stays_in_budget(variant):
     graph = build_agent(variant, agent, summarizer)
     config = {"configurable": {"thread_id": variant}}
     seen = 0
-    for turn in range(60):
-        question = agent.start(turn)
-        graph.invoke({"messages": [HumanMessage(question)]}, config)
-        for call in agent.model.calls[seen:]:
-            check_model_input(call.messages, question)
-        seen = len(agent.model.calls)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for turn in range(60):
+            question = agent.start(turn)
+            graph.invoke({"messages": [HumanMessage(question)]}, config)
+            for call in agent.model.calls[seen:]:
+                check_model_input(call.messages, question)
+            seen = len(agent.model.calls)
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
 
     state = graph.get_state(config).values
     tool_calls = sum(len(c.response.tool_calls) for c in agent.model.calls)
@@ -390,6 +394,26 @@ def check_pairs(messages: list[BaseMessage]) -> None:
         if isinstance(message, AIMessage) and message.tool_calls:
             answered = {m.tool_call_id for m in messages[i + 1 :] if isinstance(m, ToolMessage)}
             assert {c["id"] for c in message.tool_calls} <= answered
+
+
+def test_a_state_without_context_is_reported():
+    # the running summary cannot persist: every call would rebuild it from recent messages
+    agent, summarizer = ScriptedAgent(), Summarizer()
+    node = SummarizationNode(
+        model=summarizer.model,
+        max_tokens=MAX_TOKENS,
+        max_tokens_before_summary=BEFORE_SUMMARY,
+        max_summary_tokens=SUMMARY_TOKENS,
+    )
+    graph = create_react_agent(
+        agent.model, [lookup], pre_model_hook=node, checkpointer=InMemorySaver()
+    )
+    config = {"configurable": {"thread_id": "no-context"}}
+    with pytest.warns(RuntimeWarning, match="without a `context` key"):
+        for turn in range(15):
+            question = agent.start(turn)
+            graph.invoke({"messages": [HumanMessage(question)]}, config)
+            check_model_input(agent.model.calls[-1].messages, question)
 
 
 def test_strict_checkpoints_still_carry_the_running_summary():

@@ -54,6 +54,8 @@ class Plan:
     """The latest HumanMessage, shown again because the cut went past it."""
     empty: bool = False
     """Nothing but a system message came in."""
+    backlog: bool = False
+    """``to_summarize`` is over twice the threshold: more than one cut's worth."""
 
     def render(self, summary: str | None, final_prompt: ChatPromptTemplate) -> list[BaseMessage]:
         """The messages for the model, given the summary after this call (if any)."""
@@ -81,7 +83,7 @@ def plan_summary(
     if max_summary_tokens >= max_tokens:
         raise ValueError("`max_summary_tokens` must be less than `max_tokens`.")
     threshold = max_tokens if max_tokens_before_summary is None else max_tokens_before_summary
-    messages = convert_to_messages(messages)
+    messages = [m if isinstance(m, BaseMessage) else convert_to_messages([m])[0] for m in messages]
     budget = max_tokens - max_summary_tokens  # for the kept messages
     system = None
     if messages and isinstance(messages[0], SystemMessage):
@@ -90,10 +92,10 @@ def plan_summary(
         if _is_summary(system, summary):
             summary = summary if summary is not None else _summary_of(system)
             system = None
-    if any(_is_summary(m, None) for m in messages):
-        earlier = [m for m in messages if _is_summary(m, None)]
+    earlier = [m for m in messages if isinstance(m, SystemMessage) and _is_summary(m, None)]
+    if earlier:
         summary = summary if summary is not None else _summary_of(earlier[-1])
-        messages = [m for m in messages if not _is_summary(m, None)]
+        messages = [m for m in messages if all(m is not e for e in earlier)]
     if not messages:
         return Plan(system, summary, [], [], [], None, empty=True)
 
@@ -125,12 +127,12 @@ def plan_summary(
                 end = step
 
     to_summarize, kept = rest[:end], rest[end:]
-    model_input = to_summarize
+    model_input, folded = to_summarize, sum(counts[:end])
     if to_summarize:
         cap = max_tokens
         if summary is not None:
             cap -= token_counter([SystemMessage(content=summary)])
-        if sum(counts[:end]) > cap:
+        if folded > cap:
             model_input = _trim(to_summarize, cap, token_counter)
     pinned = None
     if (
@@ -140,7 +142,8 @@ def plan_summary(
         and token_counter([latest]) + sum(counts[end:]) <= budget
     ):
         pinned = latest
-    return Plan(system, summary, to_summarize, model_input, kept, pinned)
+    backlog = folded > 2 * max(threshold, max_tokens)
+    return Plan(system, summary, to_summarize, model_input, kept, pinned, backlog=backlog)
 
 
 def _first_protected(rest: list[BaseMessage], counts: list[int], budget: int) -> int:

@@ -8,6 +8,7 @@ serves sync and async; the cut itself is planned without I/O in ``_plan``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +61,14 @@ class SummarizationResult:
     running_summary: RunningSummary | None = None
 
 
+_NO_CONTEXT = (
+    "SummarizationNode found no running summary in state['context'] but a long history to "
+    "summarize at once: without a `context` key in the graph's state schema "
+    "(e.g. `context: dict`) the summary is lost after every call and rebuilt from the latest "
+    "messages only."
+)
+
+
 @dataclass(frozen=True)
 class _Summarize(Effect):
     """One call of the summarizing model, with the messages as its only argument."""
@@ -87,7 +96,7 @@ class _Settings:
 
 
 def _summarize_flow(
-    messages: Sequence[Any], running_summary: Any, settings: _Settings
+    messages: Sequence[Any], running_summary: Any, settings: _Settings, in_node: bool = False
 ) -> Flow[SummarizationResult]:
     previous = _as_running_summary(running_summary)
     plan = plan_summary(
@@ -100,6 +109,8 @@ def _summarize_flow(
         max_summary_tokens=settings.max_summary_tokens,
         token_counter=settings.token_counter,
     )
+    if in_node and plan.summary is None and plan.backlog:
+        warnings.warn(_NO_CONTEXT, RuntimeWarning, stacklevel=2)
     if previous is None and plan.summary is not None:  # recovered from a summary message
         previous = RunningSummary(plan.summary, set(), None)
     current = previous
@@ -242,7 +253,7 @@ class SummarizationNode(FlowRunnable[Any, dict[str, Any]]):
     def _flow(self, input: Any, config: RunnableConfig | None) -> Flow[dict[str, Any]]:
         messages, context = self._read(input)
         result = yield from _summarize_flow(
-            messages, context.get("running_summary"), self.settings
+            messages, context.get("running_summary"), self.settings, in_node=True
         )
         update: dict[str, Any] = {self.output_messages_key: result.messages}
         if result.running_summary is not None:
