@@ -81,6 +81,16 @@ def test_large_namespace_with_few_top_matches(monkeypatch):
     assert _keys(s, ("mine",), limit=3) == ["m0", "m1", "m2"]
 
 
+def test_large_filter_with_few_top_matches(monkeypatch):
+    """A filter allowing more items than the scoring budget: capped, then joined."""
+    monkeypatch.setattr(_read, "_KEYWORD_SCORED", 4)
+    s = _store(ranking=WEIGHTS)
+    _fill(s, ("n",), "drop", [(i, 0) for i in range(200)], tag="drop")
+    _fill(s, ("n",), "keep", [(i, 3 + i) for i in range(60)], tag="keep")
+    got = _keys(s, ("n",), limit=3, filter={"tag": "keep"})
+    assert got == ["keep0", "keep1", "keep2"]
+
+
 def test_expired_best_matches_are_skipped(monkeypatch):
     from langmem.store import sqlite as engine
 
@@ -103,7 +113,8 @@ def test_rare_terms_survive_pruning(monkeypatch):
     assert got == ["r0", "r1", "r2"]
 
 
-def test_capped_search_returns_what_an_uncapped_one_does(monkeypatch):
+@pytest.mark.parametrize("scored", [1, 10**6])  # namespaces/filters capped or scored alone
+def test_capped_search_returns_what_an_uncapped_one_does(monkeypatch, scored):
     """Random namespaces, filters, terms and pages: the same items, scores and order."""
     rng = random.Random(7)
     words = [f"w{i}" for i in range(30)]
@@ -135,9 +146,11 @@ def test_capped_search_returns_what_an_uncapped_one_does(monkeypatch):
     def run() -> list[list[tuple[str, float]]]:
         return [[(it.key, round(it.score, 9)) for it in s.search(ns, **q)] for ns, q in searches]
 
-    monkeypatch.setattr(_read, "_KEYWORD_SCORED", 10**6)  # no term pruning (tested above)
+    monkeypatch.setattr(_read, "_rarest", lambda db, match, budget: match)  # tested above
+    monkeypatch.setattr(_read, "_KEYWORD_SCORED", scored)
     capped = run()
     monkeypatch.setattr(_read, "_KEYWORD_CAP", 10**6)
+    monkeypatch.setattr(_read, "_KEYWORD_SCORED", 10**6)
     uncapped = run()
     assert capped == uncapped
     assert sum(map(len, capped)) > 200  # the searches do find things

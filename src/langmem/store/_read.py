@@ -149,30 +149,29 @@ class Reader:
     ) -> dict[int, tuple[int, float]]:
         """``item id -> (rank, bm25)`` of the best keyword matches the search may return.
 
-        The ``_KEYWORD_CAP * pool`` best matches of the whole index come first,
+        FTS5 computes BM25 for every match it orders, so at most
+        ``_KEYWORD_SCORED * pool`` items are scored where that is exact: a
+        namespace or filter that holds no more items is scored alone. Otherwise
+        the ``_KEYWORD_CAP * pool`` best matches of the whole index come first,
         without a join per match; those that are live, under ``prefix`` and
         allowed are the answer when there are ``pool`` of them or no more
-        matches. Otherwise (a namespace or filter holding few of them) a second
-        query scores all matches among the items the search may return: only
-        those, when they are at most ``_KEYWORD_SCORED * pool``. When the terms
-        together match more than that, the first query scores only the rarest
-        of them (the common ones weigh least in BM25).
+        matches, else all matches within the allowed items are scored. When the
+        terms together match more than the budget, that first query scores only
+        the rarest of them (the common ones weigh least in BM25).
         """
         cap, budget = _KEYWORD_CAP * pool, _KEYWORD_SCORED * pool
-        top = db.execute(*_sql.keyword_top_sql(_rarest(db, match, budget), cap)).fetchall()
-        sql, params = _sql.live_ids_sql([rid for rid, _ in top], prefix, allowed, now)
-        ok = {row[0] for row in db.execute(sql, params)}
-        hits = [(rid, score) for rid, score in top if rid in ok][:pool]
-        if len(hits) < pool and len(top) == cap:
-            among = allowed
-            if among is None:
-                sql, params = _sql.live_ids_under_sql(prefix, now, budget + 1)
-                among = [row[0] for row in db.execute(sql, params)]
-            if len(among) <= budget:
-                sql, params = _sql.keyword_among_sql(match, among, pool)
-            else:
-                sql, params = _sql.keyword_sql(match, prefix, allowed, now, pool)
-            hits = db.execute(sql, params).fetchall()
+        among = allowed
+        if among is None and prefix and _count_items(db, prefix, budget + 1) <= budget:
+            among = [row[0] for row in db.execute(*_sql.live_ids_under_sql(prefix, now, budget))]
+        if among is not None and len(among) <= budget:
+            hits = db.execute(*_sql.keyword_among_sql(match, among, pool)).fetchall()
+        else:
+            top = db.execute(*_sql.keyword_top_sql(_rarest(db, match, budget), cap)).fetchall()
+            sql, params = _sql.live_ids_sql([rid for rid, _ in top], prefix, allowed, now)
+            ok = {row[0] for row in db.execute(sql, params)}
+            hits = [(rid, score) for rid, score in top if rid in ok][:pool]
+            if len(hits) < pool and len(top) == cap:
+                hits = db.execute(*_sql.keyword_sql(match, prefix, allowed, now, pool)).fetchall()
         return {rid: (r, score) for r, (rid, score) in enumerate(hits)}
 
     def _late(
