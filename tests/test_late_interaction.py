@@ -186,6 +186,16 @@ async def test_async_search_uses_the_same_token_path():
 
 
 @core
+def test_store_scores_turns_by_query_coverage_and_memories_by_both():
+    store = _store(late_interaction=1.0, neighbours=0.0)
+    store.put(("a", "turns"), "t", {"kind": "turn", "text": "dog cat tax"})
+    store.put(("a", "memories"), "m", {"text": "dog cat tax"})
+    scores = {r.key: r.score for r in store.search(("a",), query="dog")}
+    # Same text and vector: the memory loses the item-coverage half, (1 - 1/3) / 2.
+    assert scores["t"] - scores["m"] == pytest.approx(1 / 3, abs=1e-2)
+
+
+@core
 def test_rank_adds_the_weighted_late_scores():
     now = datetime.now(timezone.utc)
     a = Candidate(rowid=1, vector_sim=0.6, late=0.6)
@@ -217,33 +227,38 @@ def test_late_scores_weigh_rare_tokens_and_keep_the_window_in_its_namespace():
     w_dog, w_cat = np.log(3 / 0.5), np.log(3 / 2.5)
     covers_query = w_cat / (w_dog + w_cat)
     assert got[1][0] == pytest.approx((covers_query + 1.0) / 2, abs=1e-3)
+    # As turns, 1 and 3 score by query coverage alone; the window reaches 2's "dog".
     win = late_scores(query, tokens, [1, 3], window={1, 2, 3, 4})
-    assert win[1] == (pytest.approx(got[1][0]), pytest.approx(1.0, abs=1e-3))  # via rowid 2
+    assert win[1] == (pytest.approx(covers_query, abs=1e-3), pytest.approx(1.0, abs=1e-3))
     assert win[3][1] == pytest.approx(1.0, abs=1e-3)  # 2 (same namespace), not 4
     alone = {3: tokens[3], 4: tokens[4]}
     own, window = late_scores(query, alone, [3], window={3, 4})[3]
-    # The window covers the query over 3 alone (4's "dog" does not count): "cat" only, whose
-    # IDF share among the one candidate is ln(2 / 1.5) / (ln(2 / 0.5) + ln(2 / 1.5)).
-    assert window == pytest.approx(np.log(2 / 1.5) / np.log(8 / 1.5), abs=1e-3)
+    assert window == pytest.approx(own)  # 4's "dog" does not count
     # Only turns have windows, and only turns lend: 2 is no turn here, 1 and 3 are.
     memories = late_scores(query, tokens, [1, 2, 3], window={1, 3})
-    assert memories[1][1] is not None and memories[2][1] is None
+    assert memories[1][1] == pytest.approx(memories[1][0]) and memories[2][1] is None
+    # Turns without adjacency credit still score as turns.
+    assert late_scores(query, tokens, [1, 3], turns={1, 3}) == {
+        i: (pytest.approx(win[i][0]), None) for i in (1, 3)
+    }
     assert late_scores(query, {}, [1], window={1}) == {}
 
 
 @core
-def test_late_scores_count_how_much_of_the_item_the_query_covers():
+def test_late_scores_of_memories_count_how_much_of_the_item_the_query_covers():
     def tv(*rows):
         vecs = np.array([_WORDS[w] for w in rows])
         return TokenVectors.quantize([zlib.crc32(w.encode()) % 2**31 for w in rows], vecs)
 
-    # Both items hold the query's "dog"; the one with two words the query does not mention
-    # scores lower, by a third of the item's tokens matched, halved.
+    # Both items hold the query's "dog"; as memories, the one with two words the query does
+    # not mention scores lower (a third of its tokens matched, averaged with the query's
+    # full coverage). As a turn it keeps the query's coverage alone.
     query = tv("dog")
     tokens = {1: ("a", tv("dog")), 2: ("a", tv("dog", "tax", "bird"))}
     got = late_scores(query, tokens, [1, 2])
     assert got[1][0] == pytest.approx(1.0, abs=1e-3)
     assert got[2][0] == pytest.approx((1.0 + 1 / 3) / 2, abs=1e-3)
+    assert late_scores(query, tokens, [1, 2], turns={2})[2][0] == pytest.approx(1.0, abs=1e-3)
 
 
 def _spy(monkeypatch) -> dict[int, Candidate]:

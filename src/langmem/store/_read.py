@@ -203,7 +203,7 @@ class Reader:
                 TokenVectors.from_bytes(blob, self.index.dims)
             )
         tokens = {i: (ns, TokenVectors.concat(ts)) for i, (ns, ts) in parts.items()}
-        return late_scores(query, tokens, ids, window=window)
+        return late_scores(query, tokens, ids, window=window, turns=turns)
 
     def _vector_hits(
         self,

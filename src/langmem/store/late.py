@@ -66,21 +66,26 @@ def late_scores(
     ids: Sequence[int],
     *,
     window: Collection[int] = (),
+    turns: Collection[int] | None = None,
 ) -> dict[int, tuple[float, float | None]]:
     """``rowid -> (late, late_window)`` for the candidates ``ids`` that have tokens.
 
     ``tokens`` maps rowids to ``(namespace, tokens)``: the candidates' and their
-    adjacent turns'. ``late`` is symmetric: the mean of how well the item covers the
-    query (the IDF-weighted mean over the query's tokens of their best cosine with the
-    item's tokens, IDF among the candidates) and how well the query covers the item
-    (the mean over the item's tokens of their best cosine with the query's).
-    ``window`` holds the rowids that are turns: for a candidate among them
-    ``late_window`` takes each query token's best over the turn and its adjacent
-    rowids of the same namespace that are turns too; for the others it is ``None``.
+    adjacent turns'. How well an item covers the query is the IDF-weighted mean over
+    the query's tokens of their best cosine with the item's tokens (IDF among the
+    candidates); how well the query covers the item, the mean over the item's tokens
+    of their best cosine with the query's. ``late`` is the first for a conversation
+    turn (``turns``, by default those in ``window``), whose filler words say little,
+    and the mean of both for any other item (an extracted memory: every word of it
+    the query leaves out counts against it). ``window`` holds the rowids that are
+    turns when adjacency counts: for a candidate among them ``late_window`` takes
+    each query token's best over the turn and its adjacent rowids of the same
+    namespace that are turns too; for the others it is ``None``.
     """
     own = [i for i in ids if i in tokens and len(tokens[i][1].ids)]
     if not own or not len(query.ids):
         return {}
+    turns = window if turns is None else turns
     pool = [j for j, (_, t) in tokens.items() if len(t.ids)]
     col = {j: k for k, j in enumerate(pool)}
     with _blas().limit(limits=1):  # waking a thread team costs more than it saves here
@@ -88,20 +93,21 @@ def late_scores(
     weights = _idf_weights(query, [tokens[i][1] for i in own])
     weights /= weights.sum()
     own_cols = [col[i] for i in own]
-    turn = (weights @ best[:, own_cols] + covered[own_cols]) / 2
-    turns = [k for k, i in enumerate(own) if i in window]
+    coverage = weights @ best[:, own_cols]
+    both = (coverage + covered[own_cols]) / 2
+    late = np.where([i in turns for i in own], coverage, both)
+    members = [i for i in own if i in window]
     spans: dict[int, float] = {}
-    if turns:
+    if members:
 
         def near(i: int, d: int) -> int:  # an adjacent turn's column, or the item's own
             j = i + d
             same = j in col and j in window and tokens[j][0] == tokens[i][0]
             return col[j] if same else col[i]
 
-        members = [own[k] for k in turns]
         wide = np.stack([best[:, [near(i, d) for i in members]] for d in (-1, 0, 1)]).max(0)
         spans = dict(zip(members, (weights @ wide).tolist()))
-    return {i: (float(t), spans.get(i)) for i, t in zip(own, turn)}
+    return {i: (float(t), spans.get(i)) for i, t in zip(own, late)}
 
 
 def _best_cosines(

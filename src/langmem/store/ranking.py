@@ -49,14 +49,13 @@ class RankingWeights:
     ``late_interaction`` (default ``None``: 2.0 when the embedder gives token
     vectors, such as ``"local"`` MiniLM, and ``search_mode="hybrid"``;
     otherwise 0) adds ``late_interaction * late`` (times one top RRF term with
-    ``fusion="rrf"``). ``late`` is a symmetric ColBERT-style MaxSim, the mean of
-    two coverages: each content token of the query takes its best cosine with the
-    item's stored token vectors, averaged with weights
-    ``max(ln((n + 1) / (df + 0.5)), 0.01)`` (df: how many of the ``n``
-    candidates hold that wordpiece); and each of the item's tokens takes its best
-    cosine with the query's, averaged (so words of the item the query never
-    mentions count against it, as a long query would otherwise favour long
-    items). For a turn, with
+    ``fusion="rrf"``). ``late`` is ColBERT-style MaxSim: the query's coverage
+    (each content token of the query takes its best cosine with the item's stored
+    token vectors, averaged with weights ``max(ln((n + 1) / (df + 0.5)), 0.01)``;
+    df: how many of the ``n`` candidates hold that wordpiece) for a turn; for any
+    other item, the mean of that and the item's coverage (each of its tokens takes
+    its best cosine with the query's, averaged), so words of an extracted memory
+    the query never mentions count against it. For a turn, with
     ``neighbours`` > 0, it adds the query's coverage over the turn and its
     adjacent turns (a token's best cosine over the three), before neighbours spread.
     Items written while it was 0 have no token vectors and get no credit. It
