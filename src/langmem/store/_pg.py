@@ -19,6 +19,7 @@ Tables live in the connection's current schema (the first of ``search_path``):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -165,8 +166,6 @@ def get_sql(namespace: Sequence[str], key: str, now: int) -> Sql:
 def equality_prefilter(filter: dict[str, Any]) -> tuple[str, dict]:
     """``jsonb`` containment for ``{"key": "text"}`` filters (a coarse pre-filter: the
     caller checks the whole filter on each row, as ``_sql.equality_prefilter``)."""
-    import json
-
     plain = {
         k: (v["$eq"] if isinstance(v, dict) and set(v) == {"$eq"} else v) for k, v in filter.items()
     }
@@ -209,6 +208,11 @@ def items_by_id_sql(ids: Sequence[int], now: int) -> Sql:
     )
 
 
+def vector_text(vector: Sequence[float]) -> str:
+    """pgvector's text form (psycopg's float-array dumper is ~50x slower)."""
+    return json.dumps(vector if isinstance(vector, list) else [float(x) for x in vector])
+
+
 def vector_sql(
     query: Sequence[float], prefix: Sequence[str], allowed: Sequence[int] | None, k: int
 ) -> Sql:
@@ -216,16 +220,17 @@ def vector_sql(
     where, params = prefix_clause(prefix)
     ids_where, ids_params = ids_clause(allowed, "item_id")
     return (
-        "SELECT item_id, 1 - (embedding <=> %(q)s::float4[]::vector) FROM langmem_vectors"
-        f" WHERE {where} AND {ids_where} ORDER BY embedding <=> %(q)s::float4[]::vector"
-        " LIMIT %(k)s",
-        {**params, **ids_params, "q": list(query), "k": k},
+        "SELECT item_id, 1 - (embedding <=> %(q)s::vector) FROM langmem_vectors"
+        f" WHERE {where} AND {ids_where} ORDER BY embedding <=> %(q)s::vector LIMIT %(k)s",
+        {**params, **ids_params, "q": vector_text(query), "k": k},
     )
 
 
-def search_effort_sql(k: int) -> tuple[str, str]:
-    """HNSW settings for one search of ``k`` neighbours (this transaction only)."""
-    ef = min(1000, max(100, 2 * k))
+def search_effort_sql(k: int, ef_search: int | None = None) -> tuple[str, str]:
+    """HNSW settings for one search of ``k`` neighbours (this transaction only):
+    ``ef_search`` candidates (default ``2 * k``, at least 100, at most 1000)."""
+    ef = max(100, 2 * k) if ef_search is None else max(ef_search, k)
+    ef = min(ef, 1000)
     return f"SET LOCAL hnsw.ef_search = {ef}", "SET LOCAL hnsw.iterative_scan = relaxed_order"
 
 
@@ -252,15 +257,19 @@ def keyword_sql(
     ids_where, ids_params = ids_clause(allowed, "i.id")
     tsquery = " | ".join("'" + lex.replace("\\", "\\\\").replace("'", "''") + "'" for lex in idf)
     return (
-        "SELECT t.item_id, -sum(w.idf * cardinality(u.positions) * %(k1p1)s"
-        " / (cardinality(u.positions) + %(k1)s * (1 - %(b)s + %(b)s * t.length / %(avg)s)))"
-        " AS score FROM langmem_text t JOIN langmem_items i ON i.id = t.item_id"
-        " CROSS JOIN LATERAL unnest(t.body) u"
+        # Matches through the GIN index, scored; then each one's item row by its key
+        # (namespace, filter, expiry): never a scan of the namespace.
+        "WITH m AS MATERIALIZED (SELECT item_id, body, length FROM langmem_text"
+        " WHERE body @@ %(tsq)s::tsquery), s AS MATERIALIZED (SELECT m.item_id,"
+        " -sum(w.idf * cardinality(u.positions) * %(k1p1)s / (cardinality(u.positions)"
+        " + %(k1)s * (1 - %(b)s + %(b)s * m.length / %(avg)s))) AS score"
+        " FROM m CROSS JOIN LATERAL unnest(m.body) u"
         " JOIN unnest(%(lex)s::text[], %(idf)s::float8[]) AS w (lexeme, idf)"
-        " ON w.lexeme = u.lexeme"
-        f" WHERE t.body @@ %(tsq)s::tsquery AND {where} AND {ids_where}"
-        " AND (i.expires_at IS NULL OR i.expires_at > %(now)s)"
-        " GROUP BY t.item_id ORDER BY score, t.item_id LIMIT %(limit)s",
+        " ON w.lexeme = u.lexeme GROUP BY m.item_id)"
+        " SELECT s.item_id, s.score FROM s CROSS JOIN LATERAL (SELECT 1 FROM langmem_items i"
+        f" WHERE i.id = s.item_id AND {where} AND {ids_where}"
+        " AND (i.expires_at IS NULL OR i.expires_at > %(now)s)) ok"
+        " ORDER BY s.score, s.item_id LIMIT %(limit)s",
         {
             **params,
             **ids_params,
@@ -346,7 +355,7 @@ UPDATE_ITEMS_SQL = (
 )
 INSERT_VECTORS_SQL = (
     "INSERT INTO langmem_vectors (id, item_id, namespace, path, embedding, tokens)"
-    " VALUES (%s, %s, %s, %s, %s::float4[]::vector, %s)"
+    " VALUES (%s, %s, %s, %s, %s::vector, %s)"
 )
 INSERT_HISTORY_SQL = (
     "INSERT INTO langmem_history (namespace, key, action, old_value, new_value, at, origin)"

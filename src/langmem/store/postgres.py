@@ -171,6 +171,7 @@ class _PostgresBase(BaseStore):
         pool_size: int = 10,
         connect_timeout: float = 10.0,
         embed_batch_size: int = 256,
+        hnsw_ef_search: int | None = None,
     ) -> None:
         if search_mode not in _MODES:
             raise ValueError(f"search_mode must be one of {_MODES}, got {search_mode!r}")
@@ -182,6 +183,7 @@ class _PostgresBase(BaseStore):
         self.pool_size = pool_size
         self.connect_timeout = connect_timeout
         self.embed_batch_size = embed_batch_size
+        self.hnsw_ef_search = hnsw_ef_search
         self.index_config, self.embeddings, self._fields = _resolve_index(index, search_mode)
         tokens = search_mode == "hybrid" and isinstance(self.embeddings, TokenEmbeddings)
         self.ranking = (ranking or RankingWeights()).resolved(token_vectors=tokens)
@@ -471,7 +473,7 @@ class _PostgresBase(BaseStore):
     ) -> Flow:
         """``item id -> (rank, best similarity)`` of the nearest items (HNSW, iterative)."""
         k = 2 * pool * self._vectors_per_item
-        for statement in _pg.search_effort_sql(k):
+        for statement in _pg.search_effort_sql(k, self.hnsw_ef_search):
             yield _Sql(statement)
         q = np.asarray(query, dtype=np.float32).tolist()
         rows = yield _Sql(*_pg.vector_sql(q, prefix, allowed, k))
@@ -604,7 +606,7 @@ class _PostgresBase(BaseStore):
             namespaces = {f.id: ns_text(k[0]) for k, f in found.items()}
             namespaces.update((row[0], row[1]) for row in writes.inserts)
             rows = [
-                (vid, item, namespaces[item], path, np.frombuffer(blob, np.float32).tolist(), toks)
+                (vid, item, namespaces[item], path, _pg.vector_text(_floats(blob)), toks)
                 for vid, item, path, blob, toks in writes.vectors
             ]
             yield _Sql(_pg.INSERT_VECTORS_SQL, rows, many=True)
@@ -720,6 +722,9 @@ class PostgresStore(_PostgresBase):
             :class:`~langmem.store.SQLiteStore`.
         pool_size: most connections the pool opens.
         connect_timeout: seconds to wait for the server.
+        hnsw_ef_search: HNSW candidate list per vector search (pgvector ``ef_search``,
+            at most 1000); default twice the neighbours wanted, at least 100. Higher
+            finds more of the true neighbours on hard (unstructured) vectors, slower.
 
     The constructor checks the connection and runs :meth:`setup` (idempotent);
     problems raise :class:`~langmem.errors.ConfigurationError` naming the fix.
@@ -932,3 +937,7 @@ def _connect_error(conn_string: str, exc: psycopg.Error) -> ConfigurationError:
     else:
         fix = "check that the server is running and reachable at that host and port"
     return ConfigurationError(f"Cannot connect to {_describe(conn_string)}: {text}; {fix}")
+
+
+def _floats(blob: bytes) -> list[float]:
+    return np.frombuffer(blob, np.float32).tolist()
