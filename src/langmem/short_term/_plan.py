@@ -6,7 +6,7 @@ corrections of contract §10.11:
 - a summarized AIMessage takes every ToolMessage answering it along (parallel calls too),
   so the kept tail never starts with a ToolMessage;
 - the latest HumanMessage and what follows it stay unsummarized when they fit the budget;
-  a cut forced past it shows it again after the summary when that fits;
+  a cut forced past it goes far enough to show it again after the summary, budget allowing;
 - the kept tail is never empty while there are messages to keep;
 - summary messages of earlier calls are dropped from the input (they are derived data) and
   the running summary is extended, never restarted.
@@ -55,7 +55,7 @@ class Plan:
     empty: bool = False
     """Nothing but a system message came in."""
     backlog: bool = False
-    """``to_summarize`` is over twice the threshold: more than one cut's worth."""
+    """``to_summarize`` is over twice ``max(threshold, max_tokens)``: earlier cuts were lost?"""
 
     def render(self, summary: str | None, final_prompt: ChatPromptTemplate) -> list[BaseMessage]:
         """The messages for the model, given the summary after this call (if any)."""
