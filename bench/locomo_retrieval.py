@@ -11,11 +11,15 @@ user gets), ``vector``, ``hybrid`` (no late interaction, no neighbours), ``neigh
 MiniLM. Reads the data from ``../shared`` and never copies it.
 
     python bench/locomo_retrieval.py [--modes default vector hybrid] [--convs conv-26] [--embed hash]
+
+``--backend postgres`` runs the same modes through ``PostgresStore`` on a throwaway server
+(``tests/_pgserver.py``), one fresh schema per mode (results: ``locomo_retrieval_pg.json``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import re
@@ -117,26 +121,68 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
     }
 
 
-def run(data: Path, modes, embed: str = "local", convs=None, query_latency: int = 0):
+@contextlib.contextmanager
+def store_builder(backend: str):
+    """``build(items, mode=, embed=)`` for ``"sqlite"`` (``build_store``) or ``"postgres"``."""
+    if backend == "sqlite":
+        yield build_store
+        return
+    sys.path.insert(0, str(ROOT / "tests"))
+    from langgraph.store.base import PutOp
+
+    from _pgserver import PgServer
+    from langmem.store import PostgresStore
+    from locomo_adapter import MODES as PG_MODES
+    from locomo_adapter import _speaker, make_embeddings
+
+    with PgServer() as server, contextlib.ExitStack() as stack:
+
+        def build(items, *, mode: str, embed: str):
+            embeddings, dims = make_embeddings(embed)
+            search_mode, ranking = PG_MODES[mode]
+            index = {"dims": dims, "embed": embeddings, "fields": ["content"]}
+            url = stack.enter_context(server.schema())
+            store = stack.enter_context(
+                PostgresStore(url, index=index, search_mode=search_mode, ranking=ranking)
+            )
+            ops = [  # as locomo_adapter.build_store
+                PutOp((NAMESPACE, cid), dia, {"role": _speaker(t), "content": t, "when": when})
+                for cid, dia, t, when in items
+            ]
+            for start in range(0, len(ops), 1000):
+                store.batch(ops[start : start + 1000])
+            return store
+
+        yield build
+
+
+def run(
+    data: Path, modes, embed: str = "local", convs=None, query_latency: int = 0, backend="sqlite"
+):
     items, questions = load(data, convs)
     results = {}
-    for mode in modes:
-        t0 = time.perf_counter()
-        store = build_store(items, mode=mode, embed=embed)
-        t1 = time.perf_counter()
-        rows = evaluate(questions, functools.partial(search_keys, store))
-        if hasattr(store.embeddings, "save"):
-            store.embeddings.save()  # the questions' vectors too
-        summary = summarise(rows)
-        summary["timing"] = {
-            "setup_s": round(t1 - t0, 2),
-            **percentiles([r["ms"] for r in rows]),
-            **bytes_per_item(store),
-        }
-        results[mode] = summary
+    with store_builder(backend) as build:
+        for mode in modes:
+            results[mode] = run_mode(build, items, questions, mode, embed, backend)
     if query_latency:
         results["query_latency"] = time_embedded_queries(items, questions[:query_latency])
     return results
+
+
+def run_mode(build, items, questions, mode: str, embed: str, backend: str) -> dict:
+    t0 = time.perf_counter()
+    store = build(items, mode=mode, embed=embed)
+    t1 = time.perf_counter()
+    rows = evaluate(questions, functools.partial(search_keys, store))
+    if hasattr(store.embeddings, "save"):
+        store.embeddings.save()  # the questions' vectors too
+    summary = summarise(rows)
+    summary["timing"] = {
+        "setup_s": round(t1 - t0, 2),
+        **percentiles([r["ms"] for r in rows]),
+        **(bytes_per_item(store) if backend == "sqlite" else {}),
+    }
+    return summary
 
 
 def time_embedded_queries(items, questions) -> dict[str, float]:
@@ -164,11 +210,14 @@ def main(argv=None) -> None:
     ap.add_argument("--query-latency", type=int, default=0, metavar="N")
     ap.add_argument("--embed", choices=["local", "hash"], default="local")
     ap.add_argument("--convs", nargs="*", default=None, help="only these sample_ids")
-    ap.add_argument(
-        "--out", type=Path, default=ROOT / "bench" / "results" / "locomo_retrieval.json"
-    )
+    ap.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
-    results = run(args.data, args.modes, args.embed, args.convs, args.query_latency)
+    name = "locomo_retrieval_pg.json" if args.backend == "postgres" else "locomo_retrieval.json"
+    args.out = args.out or ROOT / "bench" / "results" / name
+    results = run(
+        args.data, args.modes, args.embed, args.convs, args.query_latency, args.backend
+    )
     print(f"{'mode':<15}{'group':<15}{'n':>5}" + "".join(f"{f'recall@{k}':>11}" for k in KS))
     for mode, summary in results.items():
         if mode == "query_latency":
