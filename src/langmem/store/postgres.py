@@ -23,8 +23,9 @@ Differences from ``SQLiteStore``: vector search is approximate (HNSW, with
 ``hnsw.iterative_scan`` for namespace- and filter-restricted searches; a small
 namespace is scanned exactly by the planner); values are ``jsonb`` (key order is
 not kept; NUL characters are refused); erasure rewrites the tables
-(``VACUUM FULL``) but the server's write-ahead log and backups keep old pages
-until they are recycled.
+(``VACUUM FULL``; content columns keep no planner statistics, and
+``pg_statistic`` is rewritten when the role may), but the server's write-ahead
+log, replicas and backups keep old pages until they are recycled.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import psycopg
 from langgraph.store.base import (
     BaseStore,
     GetOp,
@@ -53,7 +53,14 @@ from langgraph.store.base import (
     SearchOp,
     TTLConfig,
 )
-from psycopg.conninfo import conninfo_to_dict
+
+try:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        'PostgresStore needs psycopg 3: pip install "langmem-plus[postgres]"'
+    ) from exc
 
 from langmem.errors import ConfigurationError
 from langmem.store import _pg
