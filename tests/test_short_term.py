@@ -31,7 +31,6 @@ from langmem.short_term import (
     asummarize_messages,
     summarize_messages,
 )
-from langmem.short_term._prompts import SUMMARY_KEY
 from langmem.short_term.summarization import (
     DEFAULT_EXISTING_SUMMARY_PROMPT,
     DEFAULT_INITIAL_SUMMARY_PROMPT,
@@ -575,7 +574,7 @@ def check_output(messages, running_summary, question, max_tokens, bounded):
     assert len(ids) == len(set(ids))
     if running_summary is not None:
         assert not set(ids) & running_summary.summarized_message_ids
-    assert sum(SUMMARY_KEY in m.additional_kwargs for m in messages) <= 1
+    assert sum(is_summary_message(m) for m in messages) <= 1
     body = [m for m in messages if not isinstance(m, SystemMessage)]
     assert body and question in body  # never only system messages; the question is shown
     for i, message in enumerate(messages):
