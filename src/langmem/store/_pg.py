@@ -226,12 +226,16 @@ def vector_sql(
     )
 
 
-def search_effort_sql(k: int, ef_search: int | None = None) -> tuple[str, str]:
+def search_effort_sql(k: int, ef_search: int | None = None) -> Sql:
     """HNSW settings for one search of ``k`` neighbours (this transaction only):
-    ``ef_search`` candidates (default ``2 * k``, at least 100, at most 1000)."""
+    ``ef_search`` candidates (default ``2 * k``, at least 100, at most 1000), and
+    iterative scans so namespace- and filter-restricted searches fill their ``k``."""
     ef = max(100, 2 * k) if ef_search is None else max(ef_search, k)
-    ef = min(ef, 1000)
-    return f"SET LOCAL hnsw.ef_search = {ef}", "SET LOCAL hnsw.iterative_scan = relaxed_order"
+    return (
+        "SELECT set_config('hnsw.ef_search', %s, true),"
+        " set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+        (str(min(ef, 1000)),),
+    )
 
 
 def term_stats_sql(terms: Sequence[str]) -> Sql:

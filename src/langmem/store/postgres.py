@@ -8,7 +8,8 @@ token vectors), filters, TTL with refresh, :meth:`history`, :meth:`erase` and
 :meth:`restore`. Schema and SQL: :mod:`langmem.store._pg`.
 
 Every operation is written once, as a generator *flow* that yields effects
-(:class:`_Sql`, :class:`_Embed`, :class:`_Transaction`, :class:`_Maintenance`);
+(:class:`_Sql`, :class:`_Pipeline`, :class:`_Embed`, :class:`_Transaction`,
+:class:`_Maintenance`);
 ``PostgresStore`` performs them with a ``psycopg_pool.ConnectionPool``,
 ``AsyncPostgresStore`` with an ``AsyncConnectionPool`` (the shape of
 :mod:`langmem._effects`).
@@ -117,6 +118,30 @@ class _Sql:
             return []
         await cur.execute(self.text, self.params)
         return await cur.fetchall() if cur.description else []
+
+
+@dataclass(frozen=True)
+class _Pipeline:
+    """Run independent statements in one round trip (psycopg pipeline mode);
+    result: each one's rows."""
+
+    statements: tuple[_Sql, ...]
+
+    def run(self, cur: psycopg.Cursor) -> list[list[tuple]]:
+        conn = cur.connection
+        cursors = [conn.cursor() for _ in self.statements]
+        with conn.pipeline():
+            for c, sql in zip(cursors, self.statements):
+                c.execute(sql.text, sql.params)
+        return [c.fetchall() if c.description else [] for c in cursors]
+
+    async def arun(self, cur: psycopg.AsyncCursor) -> list[list[tuple]]:
+        conn = cur.connection
+        cursors = [conn.cursor() for _ in self.statements]
+        async with conn.pipeline():
+            for c, sql in zip(cursors, self.statements):
+                await c.execute(sql.text, sql.params)
+        return [await c.fetchall() if c.description else [] for c in cursors]
 
 
 @dataclass(frozen=True)
@@ -440,12 +465,20 @@ class _PostgresBase(BaseStore):
         pool = op.limit + op.offset
         if not vector_only:
             pool = max(self.ranking.candidates, pool)
-        vec_hits: dict[int, tuple[int, float]] = {}
+        # One round trip for the vector search and the keyword statistics (pipelined).
+        k = 2 * pool * self._vectors_per_item
+        first = [_Sql(*_pg.term_stats_sql(terms))] if terms else []
         if query_vector is not None:
-            vec_hits = yield from self._vector_flow(query_vector, prefix, allowed, pool)
+            q = np.asarray(query_vector, dtype=np.float32).tolist()
+            first += [
+                _Sql(*_pg.search_effort_sql(k, self.hnsw_ef_search)),
+                _Sql(*_pg.vector_sql(q, prefix, allowed, k)),
+            ]
+        results = yield _Pipeline(tuple(first))
+        vec_hits = _vector_hits(results[-1], pool) if query_vector is not None else {}
         kw_hits: dict[int, tuple[int, float]] = {}
         if terms:
-            kw_hits = yield from self._keyword_flow(terms, prefix, allowed, now, pool)
+            kw_hits = yield from self._keyword_flow(results[0], prefix, allowed, now, pool)
         ids = list(dict.fromkeys([*vec_hits, *kw_hits]))
         rows = {row[0]: row for row in (yield _Sql(*_pg.items_by_id_sql(ids, now)))} if ids else {}
         if vector_only:
@@ -475,30 +508,16 @@ class _PostgresBase(BaseStore):
             item_from_row(row, score=None if score is None else float(score)) for row, score in page
         ]
 
-    def _vector_flow(
-        self, query: Any, prefix: tuple[str, ...], allowed: list[int] | None, pool: int
-    ) -> Flow:
-        """``item id -> (rank, best similarity)`` of the nearest items (HNSW, iterative)."""
-        k = 2 * pool * self._vectors_per_item
-        for statement in _pg.search_effort_sql(k, self.hnsw_ef_search):
-            yield _Sql(statement)
-        q = np.asarray(query, dtype=np.float32).tolist()
-        rows = yield _Sql(*_pg.vector_sql(q, prefix, allowed, k))
-        best: dict[int, float] = {}
-        for item, sim in sorted(rows, key=lambda r: (-r[1], r[0])):
-            best.setdefault(item, sim)
-        return _ranked(best, pool)
-
     def _keyword_flow(
         self,
-        terms: list[str],
+        stats: list[tuple],
         prefix: tuple[str, ...],
         allowed: list[int] | None,
         now: int,
         pool: int,
     ) -> Flow:
-        """``item id -> (rank, bm25)``: FTS5's BM25 (its idf, k1, b and sign)."""
-        stats = yield _Sql(*_pg.term_stats_sql(terms))
+        """``item id -> (rank, bm25)`` from the query's term ``stats``: FTS5's BM25 (its
+        idf, k1, b and sign)."""
         if not stats:
             return {}
         docs, total = stats[0][2], stats[0][3]
@@ -798,7 +817,7 @@ class PostgresStore(_PostgresBase):
             return stop.value
 
     def _perform(self, effect: Any, cur: psycopg.Cursor | None) -> Any:
-        if isinstance(effect, _Sql):
+        if isinstance(effect, (_Sql, _Pipeline)):
             return effect.run(cur)
         if isinstance(effect, _Transaction):
             with self._pool.connection() as conn, conn.transaction():
@@ -894,7 +913,7 @@ class AsyncPostgresStore(_PostgresBase):
             return stop.value
 
     async def _perform(self, effect: Any, cur: psycopg.AsyncCursor | None) -> Any:
-        if isinstance(effect, _Sql):
+        if isinstance(effect, (_Sql, _Pipeline)):
             return await effect.arun(cur)
         if isinstance(effect, _Transaction):
             async with self._pool.connection() as conn, conn.transaction():
@@ -944,6 +963,15 @@ def _connect_error(conn_string: str, exc: psycopg.Error) -> ConfigurationError:
     else:
         fix = "check that the server is running and reachable at that host and port"
     return ConfigurationError(f"Cannot connect to {_describe(conn_string)}: {text}; {fix}")
+
+
+def _vector_hits(rows: list[tuple], pool: int) -> dict[int, tuple[int, float]]:
+    """``item id -> (rank, best similarity)`` of the nearest items among the vector rows
+    (an iterative HNSW scan returns them only roughly in order)."""
+    best: dict[int, float] = {}
+    for item, sim in sorted(rows, key=lambda r: (-r[1], r[0])):
+        best.setdefault(item, sim)
+    return _ranked(best, pool)
 
 
 def _floats(blob: bytes) -> list[float]:
