@@ -306,7 +306,8 @@ def test_a_running_summary_given_as_a_mapping_is_accepted(summarize):
     assert "Old." in result.messages[0].text and [m.id for m in result.messages[1:]] == ["3", "4"]
 
 
-def test_approximate_counting_default(summarize):
+def test_approximate_counting_keeps_the_latest_message(summarize):
+    # LangMem 0.0.30 returns only the summary here (an older LangMem test expected this shape)
     model = ScriptedChatModel(["Summary with empty messages."])
     texts = ["", "Response 1", "Message 2", "", "Message 3", "Response 3", "Message 4"]
     texts += ["Response 4", "Latest message"]
