@@ -352,3 +352,31 @@ def test_cli_moves_memories_from_sqlite_to_postgres_and_back(tmp_path, pg_url):
     back = ["--db", tmp_path / "b.sqlite", "--embed", "hash"]
     ok("import", "-", *back, input=ok("export", "--history", *pg).stdout)
     assert ok("export", "--history", *back).stdout == exported
+
+
+def test_late_interaction_and_neighbours_rank_as_sqlite(pg_url):
+    from langmem.store import RankingWeights
+    from test_late_interaction import DIMS as WORD_DIMS
+    from test_late_interaction import WordEmbeddings
+
+    index = {"dims": WORD_DIMS, "embed": WordEmbeddings(), "fields": ["text"]}
+    ranking = RankingWeights(importance=0.0, recency=0.0, late_interaction=2.0, neighbours=0.5)
+    turns = ["hello there", "my dog is called rex", "and a cat", "the tax form is due", "bye"]
+    with (
+        PostgresStore(pg_url, index=index, ranking=ranking) as pg,
+        SQLiteStore(":memory:", index=index, ranking=ranking) as lite,
+    ):
+        for store in (pg, lite):
+            store.put(("a",), "exact", {"text": "dog cat tax"})
+            store.put(("a",), "near", {"text": "puppy"})
+            store.batch(
+                [PutOp(("t",), f"t{i}", {"kind": "turn", "text": t}) for i, t in enumerate(turns)]
+            )
+        for ns, query in [(("a",), "dog"), (("a",), "puppy"), (("t",), "dog cat"), (("t",), "tax")]:
+            expected = lite.search(ns, query=query)
+            got = pg.search(ns, query=query)
+            assert [r.key for r in got] == [r.key for r in expected], (ns, query)
+            assert [r.score for r in got] == pytest.approx([r.score for r in expected], abs=2e-3)
+        with psycopg.connect(pg_url) as conn:
+            stored = conn.execute("SELECT count(tokens) FROM langmem_vectors").fetchone()[0]
+        assert stored == 7
