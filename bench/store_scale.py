@@ -12,6 +12,9 @@ of a 5,000-word synthetic vocabulary. Then:
   (the embed function only looks it up), p50/p95 ms, recall@10 against an exact
   float32 scan; ``index``: the same on the bare ``VectorIndex``;
 - search ``hybrid``: the default mode, adding FTS5 keyword search and ranking;
+  ``hybrid_uncapped``: the same searches, interleaved one by one with ``hybrid``
+  (so both share the machine's load), with the keyword side as before issue 15
+  (one join query scoring every FTS5 match);
 - search ``small ns``: a 100-memory namespace inside the big store;
 - quantized ready: seconds after reopening until the index's quantized shortlist
   copy (used from ~200k vectors) is built; searches before that scan exactly;
@@ -45,7 +48,7 @@ from pathlib import Path
 import numpy as np
 from langgraph.store.base import PutOp
 
-from langmem.store import SQLiteStore
+from langmem.store import SQLiteStore, _read, _sql
 
 DIMS = 384
 QUERY_OFFSET = 10**12
@@ -106,6 +109,37 @@ def pcts(ms: list[float]) -> dict:
     return {"p50": round(statistics.median(ms), 3), "p95": round(ms[int(0.95 * (len(ms) - 1))], 3)}
 
 
+def uncapped_keyword_hits(db, match, prefix, allowed, pool, now):
+    """The keyword side before issue 15: one join query, BM25 computed for every match."""
+    rows = db.execute(*_sql.keyword_sql(match, prefix, allowed, now, pool))
+    return {rid: (r, score) for r, (rid, score) in enumerate(rows)}
+
+
+def hybrid_ab(store: SQLiteStore, texts: list[str], ns: tuple[str, ...] = ("bench",)) -> dict:
+    """``hybrid`` and ``hybrid_uncapped`` p50/p95, each query timed both ways in turn."""
+    capped, uncapped = [], []
+    search = store.search_mode
+    store.search_mode = "hybrid"
+    try:
+        for text in texts:
+            capped += timed(lambda t: store.search(ns, query=t, limit=10), [text])
+            with _swapped(_read.Reader, "_keyword_hits", staticmethod(uncapped_keyword_hits)):
+                uncapped += timed(lambda t: store.search(ns, query=t, limit=10), [text])
+    finally:
+        store.search_mode = search
+    return {"hybrid": pcts(capped), "hybrid_uncapped": pcts(uncapped)}
+
+
+@contextlib.contextmanager
+def _swapped(owner, name: str, value):
+    old = owner.__dict__[name]
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, old)
+
+
 def rss_mb() -> tuple[float, float]:
     """Current and peak resident memory (peak since :func:`reset_peak_rss`), in MB."""
     status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
@@ -160,8 +194,9 @@ def bench_size(n: int, n_queries: int, workdir: Path) -> dict:
     qv = np.stack(embed(texts))
     res["index"] = pcts(timed(lambda q: store._index.search(q, 10), qv))
     res["small_ns"] = pcts(timed(lambda t: store.search(("small",), query=t, limit=10), texts))
-    store.search_mode = "hybrid"
-    res["hybrid"] = pcts(timed(lambda t: store.search(("bench",), query=t, limit=10), texts))
+    res.update(hybrid_ab(store, texts))
+    small = hybrid_ab(store, texts, ("small",))
+    res["small_ns_hybrid"], res["small_ns_hybrid_uncapped"] = small.values()
     res["rss_mb"], res["serve_peak_rss_mb"] = rss_mb()
     res["file_mb"] = round(path.stat().st_size / 2**20, 1)
     store.close()
