@@ -41,6 +41,7 @@ import gc
 import json
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -338,6 +339,12 @@ def embedder_cost() -> dict | None:
 
 
 def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    at = argv.index("--backend") if "--backend" in argv else -1
+    if at >= 0 and argv[at + 1 : at + 2] == ["postgres"]:
+        from store_scale_pg import main as postgres_main  # PostgresStore vs LangGraph's
+
+        return postgres_main(argv[:at] + argv[at + 2 :])
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--queries", type=int, default=200)
@@ -345,6 +352,7 @@ def main(argv=None) -> None:
     ap.add_argument("--compare", action="store_true", help="ours vs LangGraph's stores")
     ap.add_argument("--slow-queries", type=int, default=20, help="queries for LangGraph's stores")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--backend", choices=["sqlite"], default="sqlite", help="or postgres")
     args = ap.parse_args(argv)
     name = "store_compare.json" if args.compare else "store_scale.json"
     args.out = args.out or RESULTS / name
