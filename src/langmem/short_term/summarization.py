@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from langchain_core.messages import AnyMessage, BaseMessage, RemoveMessage
@@ -94,6 +94,11 @@ class _Settings:
     existing_summary_prompt: ChatPromptTemplate
     final_prompt: ChatPromptTemplate
 
+    @classmethod
+    def of(cls, args: Mapping[str, Any]) -> _Settings:
+        """The settings among a public function's arguments (its ``locals()``)."""
+        return cls(**{f.name: args[f.name] for f in fields(cls)})
+
 
 def _summarize_flow(
     messages: Sequence[Any], running_summary: Any, settings: _Settings, in_node: bool = False
@@ -166,16 +171,7 @@ def summarize_messages(
     ``id``; ``ValueError`` on a missing id, an already summarized one, or
     ``max_summary_tokens >= max_tokens``.
     """
-    settings = _Settings(
-        model,
-        max_tokens,
-        max_tokens_before_summary,
-        max_summary_tokens,
-        token_counter,
-        initial_summary_prompt,
-        existing_summary_prompt,
-        final_prompt,
-    )
+    settings = _Settings.of(locals())
     return drive(_summarize_flow(messages, running_summary, settings))
 
 
@@ -193,16 +189,7 @@ async def asummarize_messages(
     final_prompt: ChatPromptTemplate = DEFAULT_FINAL_SUMMARY_PROMPT,
 ) -> SummarizationResult:
     """``summarize_messages`` calling ``await model.ainvoke(messages)``."""
-    settings = _Settings(
-        model,
-        max_tokens,
-        max_tokens_before_summary,
-        max_summary_tokens,
-        token_counter,
-        initial_summary_prompt,
-        existing_summary_prompt,
-        final_prompt,
-    )
+    settings = _Settings.of(locals())
     return await adrive(_summarize_flow(messages, running_summary, settings))
 
 
@@ -236,16 +223,7 @@ class SummarizationNode(FlowRunnable[Any, dict[str, Any]]):
     ) -> None:
         if max_summary_tokens >= max_tokens:
             raise ValueError("`max_summary_tokens` must be less than `max_tokens`.")
-        self.settings = _Settings(
-            _model(model),
-            max_tokens,
-            max_tokens_before_summary,
-            max_summary_tokens,
-            token_counter,
-            initial_summary_prompt,
-            existing_summary_prompt,
-            final_prompt,
-        )
+        self.settings = _Settings.of({**locals(), "model": _model(model)})
         self.input_messages_key = input_messages_key
         self.output_messages_key = output_messages_key
         self.name = name
