@@ -5,7 +5,8 @@ value ``{"role": <speaker>, "content": "[<session date>] <speaker>: <text>"}``);
 of categories 1-4 is a ``store.search`` scored by recall@1/5/10 of its evidence turns, overall
 and per category. Modes (``locomo_adapter.MODES``): ``default`` (``RankingWeights()``, what a
 user gets), ``vector``, ``hybrid`` (no late interaction, no neighbours), ``neighbours``,
-``late-nowindow`` and ``late``. Embeddings: MiniLM with token vectors, cached under
+``late-nowindow``, ``late``, and the opt-in transcript settings ``kw-neighbours``
+(``keyword_neighbours=0.5``), ``speaker`` (``speaker=0.1``) and ``transcript`` (both). Embeddings: MiniLM with token vectors, cached under
 ``bench/results/``, so search times are the store's own (query vector given);
 ``--query-latency N`` also times N searches of the default store with the query embedded by
 MiniLM. Reads the data from ``../shared`` and never copies it.
@@ -29,12 +30,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from langmem.store import RankingWeights  # noqa: E402
 from locomo_adapter import (  # noqa: E402
     MODES,
     NAMESPACE,
     build_store,
     bytes_per_item,
     search_keys,
+)
+
+# Opt-in settings for transcripts (issue 13), measured beside the adapter's modes.
+MODES.update(
+    {
+        "kw-neighbours": ("hybrid", RankingWeights(keyword_neighbours=0.5)),
+        "speaker": ("hybrid", RankingWeights(speaker=0.1)),
+        "transcript": ("hybrid", RankingWeights(keyword_neighbours=0.5, speaker=0.1)),
+    }
 )
 
 ROOT = Path(__file__).resolve().parent.parent

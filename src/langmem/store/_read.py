@@ -22,7 +22,16 @@ from langgraph.store.base import GetOp, Item, ListNamespacesOp, Op, Result, Sear
 from langmem.store import _sql
 from langmem.store._ops import importance_of, matches_filter, matches_namespace
 from langmem.store.late import TokenVectors, late_scores
-from langmem.store.ranking import Candidate, RankingWeights, fts_query, is_turn, rank
+from langmem.store.ranking import (
+    KEYWORD_SPAN,
+    Candidate,
+    RankingWeights,
+    fts_query,
+    is_turn,
+    rank,
+    speaker_of,
+    spread_keyword_hits,
+)
 from langmem.store.vectors import VectorIndex
 
 __all__ = ["Reader", "dt", "item_from_row", "now_us", "select_namespaces"]
@@ -102,7 +111,12 @@ class Reader:
         )
         kw_hits: dict[int, tuple[int, float]] = {}
         if match is not None:
-            kw_hits = self._keyword_hits(db, match, op.namespace_prefix, allowed, pool, now)
+            share = self.weights.keyword_neighbours
+            kw_hits = self._keyword_hits(
+                db, match, op.namespace_prefix, allowed, 2 * pool if share else pool, now
+            )
+            if share and kw_hits:
+                kw_hits = self._keyword_window(db, kw_hits, op.namespace_prefix, allowed, pool, now)
         ids = list(dict.fromkeys([*vec_hits, *kw_hits]))
         rows = {row[0]: row for row in db.execute(*_sql.items_by_id_sql(ids, now))}
         if self.vector_only:
@@ -122,7 +136,7 @@ class Reader:
                 )
                 for i in rows
             ]
-            ranked = rank(candidates, self.weights, dt(now))
+            ranked = rank(candidates, self.weights, dt(now), op.query)
             scored = [(rows[c.rowid], score) for c, score in ranked]
         if len(scored) < op.offset + op.limit:  # as InMemoryStore: unindexed items come last
             sql, params = _sql.unindexed_sql(op.namespace_prefix, now)
@@ -173,6 +187,26 @@ class Reader:
             if len(hits) < pool and len(top) == cap:
                 hits = db.execute(*_sql.keyword_sql(match, prefix, allowed, now, pool)).fetchall()
         return {rid: (r, score) for r, (rid, score) in enumerate(hits)}
+
+    def _keyword_window(
+        self,
+        db: sqlite3.Connection,
+        hits: dict[int, tuple[int, float]],
+        prefix: tuple[str, ...],
+        allowed: list[int] | None,
+        pool: int,
+        now: int,
+    ) -> dict[int, tuple[int, float]]:
+        """The keyword ``hits`` once turns share their matches with the live turns near
+        them under ``prefix`` and allowed (:func:`spread_keyword_hits`), best ``pool``."""
+        span = KEYWORD_SPAN
+        near = {j for i in hits for j in range(i - span, i + span + 1)}
+        sql, params = _sql.live_ids_sql(sorted(near), prefix, allowed, now)
+        ok = [row[0] for row in db.execute(sql, params)]
+        rows = db.execute(*_sql.items_by_id_sql(ok, now)) if ok else ()
+        turns = {row[0]: row[1] for row in rows if is_turn(json.loads(row[3]))}
+        own = {i: score for i, (_, score) in hits.items()}
+        return spread_keyword_hits(own, turns, self.weights.keyword_neighbours, pool, span)
 
     def _late(
         self,
@@ -376,6 +410,7 @@ def _candidate(
         turn=turn,
         late=late[0] if late else None,
         late_window=late[1] if late else None,
+        speaker=speaker_of(value),
     )
 
 

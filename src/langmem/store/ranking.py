@@ -9,12 +9,24 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-__all__ = ["Candidate", "RankingWeights", "fts_query", "is_turn", "query_terms", "rank"]
+__all__ = [
+    "Candidate",
+    "RankingWeights",
+    "fts_query",
+    "is_turn",
+    "query_terms",
+    "rank",
+    "speaker_of",
+    "spread_keyword_hits",
+]
+
+# Turns this many rowids apart or less lend each other keyword evidence (keyword_neighbours).
+KEYWORD_SPAN = 2
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,22 @@ class RankingWeights:
     Items written while it was 0 have no token vectors and get no credit. It
     costs about 8 KB per item and a few ms per search; figures on LOCOMO
     (turns) and MADial (extracted memories) in ``bench/README.md``.
+
+    ``keyword_neighbours`` (default 0: off; 0.5 measured on LOCOMO) is keyword
+    evidence shared between turns, for answers whose words are in the turn
+    before or after ("Yes, in May!"): keyword search reads twice its pool, and
+    a turn's BM25 becomes its own plus ``keyword_neighbours`` times the sum of
+    the BM25 of the matching turns at most :data:`KEYWORD_SPAN` rowids away in
+    its namespace (:func:`spread_keyword_hits`), so a turn that matches nothing
+    itself can become a candidate. Other items keep their own BM25.
+    ``SQLiteStore`` only for now (``PostgresStore`` ignores it).
+
+    ``speaker`` (default 0: off; 0.1 measured on LOCOMO) adds ``speaker`` (times one
+    top RRF term with ``fusion="rrf"``) to a turn whose speaker the query names:
+    the value's ``"name"`` or ``"role"`` string (:func:`speaker_of`; not the generic
+    chat roles ``user``, ``assistant``, ...) when every word of it is a word of the
+    query ("What did Caroline ..." and ``{"role": "Caroline", ...}``).
+    ``SQLiteStore`` only for now (``PostgresStore`` ignores it).
     """
 
     similarity: float = 1.0
@@ -73,6 +101,8 @@ class RankingWeights:
     rrf_k: float = 60.0
     neighbours: float = 0.5
     late_interaction: float | None = None
+    keyword_neighbours: float = 0.0
+    speaker: float = 0.0
 
     def __post_init__(self) -> None:
         if self.fusion not in ("score", "rrf"):
@@ -81,6 +111,9 @@ class RankingWeights:
             raise ValueError("half_life_days and candidates must be positive")
         if not 0.0 <= self.neighbours <= 1.0:
             raise ValueError(f"neighbours must be within [0, 1], got {self.neighbours!r}")
+        for name in ("keyword_neighbours", "speaker"):
+            if not getattr(self, name) >= 0:  # NaN too
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.late_interaction is not None and not self.late_interaction >= 0:  # NaN too
             raise ValueError(f"late_interaction must be >= 0, got {self.late_interaction!r}")
 
@@ -109,12 +142,16 @@ class Candidate:
     turn: bool = False  # a conversation turn (see is_turn): only turns lend to neighbours
     late: float | None = None  # MaxSim of the query's tokens over the item's (0..1)
     late_window: float | None = None  # the same over the item and its adjacent items
+    speaker: str | None = None  # who said it (speaker_of), for a turn
 
 
 def rank(
-    candidates: Sequence[Candidate], weights: RankingWeights, now: datetime
+    candidates: Sequence[Candidate],
+    weights: RankingWeights,
+    now: datetime,
+    query: str | None = None,
 ) -> list[tuple[Candidate, float]]:
-    """Candidates with their final scores, best first (ties by rowid)."""
+    """Candidates with their final scores for ``query``, best first (ties by rowid)."""
     if weights.fusion == "rrf":
         unit = 1.0 / (weights.rrf_k + 1)
         base = [_rrf(c, weights) for c in candidates]
@@ -127,6 +164,10 @@ def rank(
     ]
     if weights.neighbours:
         scored = _spread_to_neighbours(scored, weights.neighbours)
+    if weights.speaker:  # after the spread: a named speaker lends nothing to the other's turns
+        named = _named(query, candidates)
+        bonus = unit * weights.speaker
+        scored = [(c, score + bonus * (c.speaker in named)) for c, score in scored]
     scored.sort(key=lambda cs: (-cs[1], cs[0].rowid))
     return scored
 
@@ -139,6 +180,58 @@ def is_turn(value: object) -> bool:
     if value.get("kind") == "turn":
         return True
     return isinstance(value.get("role"), str) and "content" in value
+
+
+def spread_keyword_hits(
+    hits: Mapping[int, float],
+    turns: Mapping[int, str],
+    share: float,
+    limit: int,
+    span: int = KEYWORD_SPAN,
+) -> dict[int, tuple[int, float]]:
+    """``rowid -> (rank, score)`` of the ``limit`` best keyword candidates once turns
+    share their matches.
+
+    ``hits`` maps the keyword matches to their FTS5 ``bm25()`` (negative, lower is
+    better); ``turns`` maps the live turns among the hits and the rowids within
+    ``span`` of them to their namespaces. A turn scores its own BM25 (0 if it did
+    not match) plus ``share`` times that of every matching turn within ``span``
+    rowids in its namespace; any other hit keeps its own.
+    """
+    score = dict(hits)
+    for rid, own in hits.items():
+        ns = turns.get(rid)
+        if ns is None:
+            continue
+        for d in range(-span, span + 1):
+            if d and turns.get(rid + d) == ns:
+                score[rid + d] = score.get(rid + d, 0.0) + share * own
+    order = sorted(score, key=lambda i: (score[i], i))[:limit]
+    return {rid: (r, score[rid]) for r, rid in enumerate(order)}
+
+
+# Chat roles that name no one: a query saying "user" says nothing about who spoke.
+_GENERIC_ROLES = frozenset({"user", "assistant", "system", "human", "ai", "tool", "function"})
+
+
+def speaker_of(value: object) -> str | None:
+    """Who said a turn: its ``"name"``, else its ``"role"`` unless that is a generic
+    chat role; lowercase. ``None`` for other values."""
+    if not is_turn(value):
+        return None
+    assert isinstance(value, dict)
+    for field in ("name", "role"):
+        who = value.get(field)
+        if isinstance(who, str) and who.strip() and who.strip().lower() not in _GENERIC_ROLES:
+            return who.strip().lower()
+    return None
+
+
+def _named(query: str | None, candidates: Sequence[Candidate]) -> frozenset[str]:
+    """The candidates' speakers whose every word is a word of ``query``."""
+    words = set(_TERM.findall((query or "").lower()))
+    speakers = {c.speaker for c in candidates if c.speaker}
+    return frozenset(s for s in speakers if words.issuperset(_TERM.findall(s) or [""]))
 
 
 def _spread_to_neighbours(
