@@ -6,7 +6,8 @@ of categories 1-4 is a ``store.search`` scored by recall@1/5/10 of its evidence 
 and per category. Modes (``locomo_adapter.MODES``): ``default`` (``RankingWeights()``, what a
 user gets), ``vector``, ``hybrid`` (no late interaction, no neighbours), ``neighbours``,
 ``late-nowindow``, ``late``, and the opt-in transcript settings ``kw-neighbours``
-(``keyword_neighbours=0.5``), ``speaker`` (``speaker=0.1``) and ``transcript`` (both). Embeddings: MiniLM with token vectors, cached under
+(``keyword_neighbours=0.5``), ``speaker`` (``speaker=0.5``) and ``transcript`` (both).
+Embeddings: MiniLM with token vectors, cached under
 ``bench/results/``, so search times are the store's own (query vector given);
 ``--query-latency N`` also times N searches of the default store with the query embedded by
 MiniLM. Reads the data from ``../shared`` and never copies it.
@@ -43,8 +44,8 @@ from locomo_adapter import (  # noqa: E402
 MODES.update(
     {
         "kw-neighbours": ("hybrid", RankingWeights(keyword_neighbours=0.5)),
-        "speaker": ("hybrid", RankingWeights(speaker=0.1)),
-        "transcript": ("hybrid", RankingWeights(keyword_neighbours=0.5, speaker=0.1)),
+        "speaker": ("hybrid", RankingWeights(speaker=0.5)),
+        "transcript": ("hybrid", RankingWeights(keyword_neighbours=0.5, speaker=0.5)),
     }
 )
 

@@ -6,7 +6,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from langmem.store.ranking import Candidate, RankingWeights, fts_query, is_turn, rank
+from langmem.store.ranking import (
+    Candidate,
+    RankingWeights,
+    fts_query,
+    is_turn,
+    rank,
+    speaker_of,
+    spread_keyword_hits,
+)
 
 pytestmark = pytest.mark.core
 
@@ -97,6 +105,53 @@ def test_neighbours_lend_a_share_of_their_score_between_turns_of_one_namespace()
     assert order(memories, w) == [10, 13, 9, 11, 12]
     with pytest.raises(ValueError, match="neighbours"):
         RankingWeights(neighbours=1.5)
+
+
+def test_turns_share_keyword_matches_with_turns_near_them_in_their_namespace():
+    hits = {10: -4.0, 20: -3.0, 30: -1.0}  # FTS5 bm25: lower is better
+    turns = {10: "chat", 11: "chat", 12: "chat", 13: "chat", 9: "other", 20: "chat", 21: "chat"}
+    spread = spread_keyword_hits(hits, turns, share=0.5, limit=10, span=2)
+    scores = {rid: score for rid, (_, score) in spread.items()}
+    assert scores[11] == pytest.approx(0.5 * -4.0)  # matched nothing itself: now a candidate
+    assert scores[12] == pytest.approx(0.5 * -4.0)  # two rowids away
+    assert 13 not in scores and 9 not in scores  # too far; another namespace
+    assert scores[10] == pytest.approx(-4.0) and scores[20] == pytest.approx(-3.0)
+    assert scores[21] == pytest.approx(0.5 * -3.0)
+    assert scores[30] == pytest.approx(-1.0)  # not a turn: keeps its own, lends nothing
+    assert 29 not in scores and 31 not in scores
+    ranks = sorted(spread, key=lambda rid: spread[rid][0])
+    assert ranks == [10, 20, 11, 12, 21, 30]
+    assert list(spread_keyword_hits(hits, turns, share=0.5, limit=2)) == [10, 20]
+    # Turns adjacent to each other both matching add up.
+    both = spread_keyword_hits({1: -2.0, 2: -2.0}, {1: "c", 2: "c"}, share=0.5, limit=5)
+    assert both[1][1] == pytest.approx(-3.0) and both[2][1] == pytest.approx(-3.0)
+    with pytest.raises(ValueError, match="keyword_neighbours"):
+        RankingWeights(keyword_neighbours=-1.0)
+
+
+def test_a_query_naming_a_speaker_lifts_that_speakers_turns_only():
+    w = RankingWeights(importance=0.0, recency=0.0, keyword=0.0, neighbours=0.5, speaker=0.2)
+    hers = Candidate(1, vector_sim=0.5, namespace="c", turn=True, speaker="caroline")
+    his = Candidate(2, vector_sim=0.6, namespace="c", turn=True, speaker="melanie")
+    two_words = Candidate(3, vector_sim=0.55, namespace="x", turn=True, speaker="dr lee")
+    cands = [hers, his, two_words]
+    scored = {c.rowid: s for c, s in rank(cands, w, NOW, "What did Caroline paint?")}
+    assert scored[1] == pytest.approx(0.5 * 0.5 + 0.5 * 0.6 + 0.2)  # his spread, then hers
+    assert scored[2] == pytest.approx(0.6)  # her neighbour: her bonus is not spread to him
+    assert [c.rowid for c, _ in rank(cands, w, NOW, "What did caroline paint?")][0] == 1
+    assert [c.rowid for c, _ in rank(cands, w, NOW, "What did Lee say?")][0] == 2  # not all words
+    assert [c.rowid for c, _ in rank(cands, w, NOW, "What did Dr Lee say?")][0] == 3
+    assert [c.rowid for c, _ in rank(cands, replace(w, speaker=0.0), NOW, "Caroline?")][0] == 2
+    assert [c.rowid for c, _ in rank(cands, w, NOW)][0] == 2  # no query: no bonus
+
+
+def test_speaker_is_a_turns_named_speaker_never_a_generic_chat_role():
+    assert speaker_of({"role": "Caroline", "content": "hi"}) == "caroline"
+    assert speaker_of({"kind": "turn", "text": "hi", "speaker": "Maya"}) == "maya"
+    assert speaker_of({"role": "user", "name": "Sam", "content": "hi"}) == "sam"
+    assert speaker_of({"role": "user", "content": "hi"}) is None
+    assert speaker_of({"role": "Assistant", "content": "hi"}) is None
+    assert speaker_of({"speaker": "Maya", "content": "a note"}) is None  # not a turn
 
 
 def test_turns_are_chat_messages_or_marked_values():
