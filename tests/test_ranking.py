@@ -11,6 +11,7 @@ from langmem.store.ranking import (
     RankingWeights,
     fts_query,
     is_turn,
+    name_speakers,
     rank,
     speaker_of,
     spread_keyword_hits,
@@ -135,14 +136,18 @@ def test_a_query_naming_a_speaker_lifts_that_speakers_turns_only():
     his = Candidate(2, vector_sim=0.6, namespace="c", turn=True, speaker="melanie")
     two_words = Candidate(3, vector_sim=0.55, namespace="x", turn=True, speaker="dr lee")
     cands = [hers, his, two_words]
-    scored = {c.rowid: s for c, s in rank(cands, w, NOW, "What did Caroline paint?")}
+
+    def first(query, weights=w):
+        return [c.rowid for c, _ in rank(name_speakers(cands, query), weights, NOW)][0]
+
+    scored = {c.rowid: s for c, s in rank(name_speakers(cands, "What did Caroline paint?"), w, NOW)}
     assert scored[1] == pytest.approx(0.5 * 0.5 + 0.5 * 0.6 + 0.2)  # his spread, then hers
     assert scored[2] == pytest.approx(0.6)  # her neighbour: her bonus is not spread to him
-    assert [c.rowid for c, _ in rank(cands, w, NOW, "What did caroline paint?")][0] == 1
-    assert [c.rowid for c, _ in rank(cands, w, NOW, "What did Lee say?")][0] == 2  # not all words
-    assert [c.rowid for c, _ in rank(cands, w, NOW, "What did Dr Lee say?")][0] == 3
-    assert [c.rowid for c, _ in rank(cands, replace(w, speaker=0.0), NOW, "Caroline?")][0] == 2
-    assert [c.rowid for c, _ in rank(cands, w, NOW)][0] == 2  # no query: no bonus
+    assert first("what did caroline paint?") == 1
+    assert first("What did Lee say?") == 2  # not every word of "dr lee"
+    assert first("What did Dr Lee say?") == 3
+    assert first("Caroline?", replace(w, speaker=0.0)) == 2
+    assert [c.rowid for c, _ in rank(cands, w, NOW)][0] == 2  # none marked named
 
 
 def test_speaker_is_a_turns_named_speaker_never_a_generic_chat_role():

@@ -28,6 +28,7 @@ from langmem.store.ranking import (
     RankingWeights,
     fts_query,
     is_turn,
+    name_speakers,
     rank,
     speaker_of,
     spread_keyword_hits,
@@ -136,7 +137,9 @@ class Reader:
                 )
                 for i in rows
             ]
-            ranked = rank(candidates, self.weights, dt(now), op.query)
+            if self.weights.speaker and op.query:
+                candidates = name_speakers(candidates, op.query)
+            ranked = rank(candidates, self.weights, dt(now))
             scored = [(rows[c.rowid], score) for c, score in ranked]
         if len(scored) < op.offset + op.limit:  # as InMemoryStore: unindexed items come last
             sql, params = _sql.unindexed_sql(op.namespace_prefix, now)

@@ -20,6 +20,7 @@ __all__ = [
     "fts_query",
     "is_turn",
     "query_terms",
+    "name_speakers",
     "rank",
     "speaker_of",
     "spread_keyword_hits",
@@ -143,15 +144,13 @@ class Candidate:
     late: float | None = None  # MaxSim of the query's tokens over the item's (0..1)
     late_window: float | None = None  # the same over the item and its adjacent items
     speaker: str | None = None  # who said it (speaker_of), for a turn
+    named: bool = False  # the query names its speaker (name_speakers)
 
 
 def rank(
-    candidates: Sequence[Candidate],
-    weights: RankingWeights,
-    now: datetime,
-    query: str | None = None,
+    candidates: Sequence[Candidate], weights: RankingWeights, now: datetime
 ) -> list[tuple[Candidate, float]]:
-    """Candidates with their final scores for ``query``, best first (ties by rowid)."""
+    """Candidates with their final scores, best first (ties by rowid)."""
     if weights.fusion == "rrf":
         unit = 1.0 / (weights.rrf_k + 1)
         base = [_rrf(c, weights) for c in candidates]
@@ -165,9 +164,8 @@ def rank(
     if weights.neighbours:
         scored = _spread_to_neighbours(scored, weights.neighbours)
     if weights.speaker:  # after the spread: a named speaker lends nothing to the other's turns
-        named = _named(query, candidates)
         bonus = unit * weights.speaker
-        scored = [(c, score + bonus * (c.speaker in named)) for c, score in scored]
+        scored = [(c, score + bonus * c.named) for c, score in scored]
     scored.sort(key=lambda cs: (-cs[1], cs[0].rowid))
     return scored
 
@@ -227,11 +225,15 @@ def speaker_of(value: object) -> str | None:
     return None
 
 
-def _named(query: str | None, candidates: Sequence[Candidate]) -> frozenset[str]:
-    """The candidates' speakers whose every word is a word of ``query``."""
-    words = set(_TERM.findall((query or "").lower()))
-    speakers = {c.speaker for c in candidates if c.speaker}
-    return frozenset(s for s in speakers if words.issuperset(_TERM.findall(s) or [""]))
+def name_speakers(candidates: Sequence[Candidate], query: str) -> list[Candidate]:
+    """``candidates``, those whose speaker ``query`` names (every word of it is a word
+    of the query) marked ``named``: what ``RankingWeights.speaker`` rewards."""
+    words = set(_TERM.findall(query.lower()))
+    return [
+        replace(c, named=True) if c.speaker and words.issuperset(_TERM.findall(c.speaker) or [""])
+        else c
+        for c in candidates
+    ]
 
 
 def _spread_to_neighbours(
