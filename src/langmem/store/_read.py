@@ -35,7 +35,15 @@ from langmem.store.ranking import (
 )
 from langmem.store.vectors import VectorIndex
 
-__all__ = ["Reader", "dt", "item_from_row", "now_us", "select_namespaces"]
+__all__ = [
+    "Reader",
+    "dt",
+    "item_from_row",
+    "keyword_window",
+    "now_us",
+    "select_namespaces",
+    "share_keyword_hits",
+]
 
 # Namespaces (or filters) of up to this many vectors are scored directly.
 _SMALL = 512
@@ -201,15 +209,10 @@ class Reader:
         now: int,
     ) -> dict[int, tuple[int, float]]:
         """The keyword ``hits`` once turns share their matches with the live turns near
-        them under ``prefix`` and allowed (:func:`spread_keyword_hits`), best ``pool``."""
-        span = KEYWORD_SPAN
-        near = {j for i in hits for j in range(i - span, i + span + 1)}
-        sql, params = _sql.live_ids_sql(sorted(near), prefix, allowed, now)
-        ok = [row[0] for row in db.execute(sql, params)]
-        rows = db.execute(*_sql.items_by_id_sql(ok, now)) if ok else ()
-        turns = {row[0]: row[1] for row in rows if is_turn(json.loads(row[3]))}
-        own = {i: score for i, (_, score) in hits.items()}
-        return spread_keyword_hits(own, turns, self.weights.keyword_neighbours, pool, span)
+        them under ``prefix`` and allowed (:func:`share_keyword_hits`), best ``pool``."""
+        rows = db.execute(*_sql.items_by_id_sql(keyword_window(hits), now)).fetchall()
+        share = self.weights.keyword_neighbours
+        return share_keyword_hits(hits, rows, prefix, allowed, share, pool)
 
     def _late(
         self,
@@ -415,6 +418,34 @@ def _candidate(
         late_window=late[1] if late else None,
         speaker=speaker_of(value),
     )
+
+
+def keyword_window(hits: Mapping[int, Any], span: int = KEYWORD_SPAN) -> list[int]:
+    """The item ids within ``span`` of a keyword hit: where its turn may lend its match."""
+    return sorted({j for i in hits for j in range(i - span, i + span + 1)})
+
+
+def share_keyword_hits(
+    hits: Mapping[int, tuple[int, float]],
+    rows: Sequence[tuple],
+    prefix: Sequence[str],
+    allowed: Sequence[int] | None,
+    share: float,
+    pool: int,
+) -> dict[int, tuple[int, float]]:
+    """``hits`` after :func:`~langmem.store.ranking.spread_keyword_hits` among the live
+    item ``rows`` of their :func:`keyword_window` that are turns under ``prefix`` and
+    ``allowed`` (both backends read those rows, then call this)."""
+    under, ok = _sql.ns_text(prefix), None if allowed is None else set(allowed)
+    turns = {
+        row[0]: row[1]
+        for row in rows
+        if (not prefix or row[1] == under or row[1].startswith(under + "."))
+        and (ok is None or row[0] in ok)
+        and is_turn(json.loads(row[3]))
+    }
+    own = {i: score for i, (_, score) in hits.items()}
+    return spread_keyword_hits(own, turns, share, pool)
 
 
 def item_from_row(row: tuple, **score: Any) -> Item:
