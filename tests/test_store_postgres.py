@@ -136,7 +136,11 @@ def test_setup_is_idempotent_and_concurrent(pg_url):
         store.close()
     with psycopg.connect(pg_url) as conn:
         rows = conn.execute("SELECT version, name FROM langmem_migrations ORDER BY 1").fetchall()
-    assert [name for _, name in rows] == ["m001_initial", "m002_no_content_statistics"]
+    assert [name for _, name in rows] == [
+        "m001_initial",
+        "m002_no_content_statistics",
+        "m003_hnsw_build_params",
+    ]
 
 
 def test_a_newer_schema_is_refused(pg_url):
@@ -267,6 +271,44 @@ def test_vector_search_in_a_namespace_matches_exact_search(pg_url):
                 assert all(r.namespace[: len(ns)] == ns for r in hits)
                 overlap.append(len(set(got) & set(exact)) / 10)
         assert sum(overlap) / len(overlap) >= 0.95
+
+
+def _hnsw_options(url: str) -> list[str] | None:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT c.reloptions FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid"
+            " WHERE c.oid = to_regclass('langmem_vectors_hnsw') AND i.indisvalid"
+        ).fetchone()
+    return None if row is None else row[0]
+
+
+def test_a_bulk_load_builds_the_hnsw_index_once_with_its_parameters(pg_url):
+    texts = [f"memory {i} of topic {i % 53} in batch {i // 100}" for i in range(1200)]
+    with PostgresStore(pg_url, index=_index(), search_mode="vector") as store:
+        assert _hnsw_options(pg_url) == ["m=16", "ef_construction=128"]
+        store.batch([PutOp(("b",), f"k{i}", {"text": t}) for i, t in enumerate(texts)])
+        assert _hnsw_options(pg_url) == ["m=16", "ef_construction=128"]  # rebuilt, valid
+        store.put(("b",), "late", {"text": "a memory added after the bulk load"})
+        assert store.search(("b",), query="a memory added after the bulk load")[0].key == "late"
+        assert store.search(("b",), query=texts[777], limit=3)[0].key == "k777"
+
+
+def test_the_hnsw_migration_upgrades_an_older_index(pg_url):
+    PostgresStore(pg_url, index=_index()).close()
+    with psycopg.connect(pg_url) as conn:  # as a schema made before m003
+        conn.execute("ALTER INDEX langmem_vectors_hnsw RESET (m, ef_construction)")
+        conn.execute("DELETE FROM langmem_migrations WHERE name = 'm003_hnsw_build_params'")
+    assert _hnsw_options(pg_url) is None
+    PostgresStore(pg_url, index=_index()).close()
+    assert _hnsw_options(pg_url) == ["ef_construction=128"]
+
+
+def test_keyword_search_takes_quotes_and_backslashes(pg_url):
+    with PostgresStore(pg_url, index={"fields": ["text"]}, search_mode="keyword") as store:
+        store.put(("q",), "a", {"text": "O'Brien's notes live in C:\\temp\\files"})
+        store.put(("q",), "b", {"text": "nothing relevant here"})
+        for query in ["O'Brien", "temp\\files", "'notes'"]:
+            assert [r.key for r in store.search(("q",), query=query)] == ["a"], query
 
 
 # ---------------------------------------------------------------- restore and transfer

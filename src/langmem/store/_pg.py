@@ -35,6 +35,12 @@ ITEM_COLUMNS = (
 LIVE = "(expires_at IS NULL OR expires_at > %(now)s)"
 CONFIG = "langmem_english"  # porter-style stemming, no stopwords removed (as FTS5 porter)
 K1, B = 1.2, 0.75
+# A lexeme quoted for tsquery input (backslashes and quotes escaped).
+TSQUERY_LEXEME = r"'''' || replace(replace(lexeme, '\', '\\'), '''', '''''') || ''''"
+HNSW_M, HNSW_EF_CONSTRUCTION = 16, 128  # graph degree; candidates kept while inserting
+# A write adding at least this many vectors to an empty table builds the HNSW index
+# once after loading them (several times faster than inserting into the graph).
+BULK_BUILD = 1000
 
 MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
     (
@@ -106,6 +112,15 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
             for column in columns
         ),
     ),
+    (
+        # Build the HNSW graph with a wider candidate list than pgvector's default (64):
+        # better neighbours for every insert from now on (REINDEX rebuilds the old ones).
+        "m003_hnsw_build_params",
+        (
+            "ALTER INDEX IF EXISTS langmem_vectors_hnsw"
+            f" SET (ef_construction = {HNSW_EF_CONSTRUCTION})",
+        ),
+    ),
 ]
 
 CREATE_MIGRATIONS = (
@@ -115,6 +130,14 @@ CREATE_MIGRATIONS = (
 # Serialises setup() and every write of a schema (across processes and servers' clients).
 LOCK_SETUP = "SELECT pg_advisory_xact_lock(hashtext('langmem setup ' || current_schema()))"
 LOCK_WRITES = "SELECT pg_advisory_xact_lock(hashtext('langmem writes ' || current_schema()))"
+
+
+HNSW_INDEX = (
+    "CREATE INDEX langmem_vectors_hnsw ON langmem_vectors USING hnsw (embedding vector_cosine_ops)"
+    f" WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
+)
+VECTORS_EMPTY_SQL = "SELECT NOT EXISTS (SELECT 1 FROM langmem_vectors)"
+DROP_HNSW_SQL = "DROP INDEX langmem_vectors_hnsw"
 
 
 def vectors_ddl(dims: int) -> tuple[str, ...]:
@@ -129,8 +152,7 @@ def vectors_ddl(dims: int) -> tuple[str, ...]:
         )""",
         "CREATE INDEX langmem_vectors_item ON langmem_vectors (item_id)",
         "CREATE INDEX langmem_vectors_namespace ON langmem_vectors (namespace)",
-        "CREATE INDEX langmem_vectors_hnsw ON langmem_vectors"
-        " USING hnsw (embedding vector_cosine_ops)",
+        HNSW_INDEX,
         *(
             f"ALTER TABLE langmem_vectors ALTER COLUMN {column} SET STATISTICS 0"
             for column in ("path", "embedding", "tokens")
@@ -214,15 +236,23 @@ def vector_text(vector: Sequence[float]) -> str:
 
 
 def vector_sql(
-    query: Sequence[float], prefix: Sequence[str], allowed: Sequence[int] | None, k: int
+    query: Sequence[float],
+    prefix: Sequence[str],
+    allowed: Sequence[int] | None,
+    now: int,
+    k: int,
 ) -> Sql:
-    """The ``k`` nearest vectors ``(item id, cosine similarity)`` under ``prefix``."""
+    """The ``k`` nearest vectors under ``prefix``: ``(item id, cosine similarity, *item
+    row)`` of those whose item is live."""
     where, params = prefix_clause(prefix)
     ids_where, ids_params = ids_clause(allowed, "item_id")
     return (
-        "SELECT item_id, 1 - (embedding <=> %(q)s::vector) FROM langmem_vectors"
-        f" WHERE {where} AND {ids_where} ORDER BY embedding <=> %(q)s::vector LIMIT %(k)s",
-        {**params, **ids_params, "q": vector_text(query), "k": k},
+        "SELECT v.item_id, v.sim, ok.* FROM (SELECT item_id, 1 - (embedding <=> %(q)s::vector)"
+        f" AS sim FROM langmem_vectors WHERE {where} AND {ids_where}"
+        " ORDER BY embedding <=> %(q)s::vector LIMIT %(k)s) v"
+        f" CROSS JOIN LATERAL (SELECT {ITEM_COLUMNS} FROM langmem_items"
+        f" WHERE id = v.item_id AND {LIVE}) ok",
+        {**params, **ids_params, "q": vector_text(query), "k": k, "now": now},
     )
 
 
@@ -238,52 +268,45 @@ def search_effort_sql(k: int, ef_search: int | None = None) -> Sql:
     )
 
 
-def term_stats_sql(terms: Sequence[str]) -> Sql:
-    """``(lexeme, df, docs, total length)`` of the lexemes of the query ``terms``."""
-    return (
-        f"SELECT q.lexeme, coalesce(t.df, 0), c.docs, c.total_length FROM (SELECT DISTINCT"
-        f" unnest(tsvector_to_array(to_tsvector('{CONFIG}', %(text)s))) AS lexeme) q"
-        " LEFT JOIN langmem_terms t ON t.lexeme = q.lexeme CROSS JOIN langmem_counters c",
-        {"text": " ".join(terms)},
-    )
-
-
 def keyword_sql(
-    idf: dict[str, float],
-    avg_length: float,
+    terms: Sequence[str],
     prefix: Sequence[str],
     allowed: Sequence[int] | None,
     now: int,
     limit: int,
 ) -> Sql:
-    """Best BM25 matches ``(item id, score)``, FTS5's sign (lower is better)."""
+    """Best BM25 matches ``(item id, score, *item row)`` of the query ``terms``, in one
+    statement: FTS5's ``bm25()`` (its idf, k1, b and sign: lower is better)."""
     where, params = prefix_clause(prefix, "i.namespace")
     ids_where, ids_params = ids_clause(allowed, "i.id")
-    tsquery = " | ".join("'" + lex.replace("\\", "\\\\").replace("'", "''") + "'" for lex in idf)
     return (
-        # Matches through the GIN index, scored; then each one's item row by its key
-        # (namespace, filter, expiry): never a scan of the namespace.
-        "WITH m AS MATERIALIZED (SELECT item_id, body, length FROM langmem_text"
-        " WHERE body @@ %(tsq)s::tsquery), s AS MATERIALIZED (SELECT m.item_id,"
-        " -sum(w.idf * cardinality(u.positions) * %(k1p1)s / (cardinality(u.positions)"
-        " + %(k1)s * (1 - %(b)s + %(b)s * m.length / %(avg)s))) AS score"
-        " FROM m CROSS JOIN LATERAL unnest(m.body) u"
-        " JOIN unnest(%(lex)s::text[], %(idf)s::float8[]) AS w (lexeme, idf)"
-        " ON w.lexeme = u.lexeme GROUP BY m.item_id)"
-        " SELECT s.item_id, s.score FROM s CROSS JOIN LATERAL (SELECT 1 FROM langmem_items i"
-        f" WHERE i.id = s.item_id AND {where} AND {ids_where}"
-        " AND (i.expires_at IS NULL OR i.expires_at > %(now)s)) ok"
+        # The query's lexemes some document holds, with their idf; their tsquery (an
+        # InitPlan, so the GIN index serves it); the matches, scored; then each one's
+        # item row by its key (namespace, filter, expiry): never a scan of the namespace.
+        "WITH q AS MATERIALIZED (SELECT t.lexeme,"
+        " greatest(ln((c.docs - t.df + 0.5)::float8 / (t.df + 0.5)), 1e-6) AS idf,"
+        " greatest(c.total_length::float8 / greatest(c.docs, 1), 1e-9) AS avg"
+        f" FROM (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('{CONFIG}', %(text)s)))"
+        " AS lexeme) x JOIN langmem_terms t ON t.lexeme = x.lexeme"
+        " CROSS JOIN langmem_counters c WHERE t.df > 0),"
+        " m AS MATERIALIZED (SELECT item_id, body, length FROM langmem_text"
+        f" WHERE body @@ (SELECT string_agg({TSQUERY_LEXEME}, ' | ')::tsquery FROM q)),"
+        " s AS MATERIALIZED (SELECT m.item_id,"
+        " -sum(q.idf * cardinality(u.positions) * %(k1p1)s / (cardinality(u.positions)"
+        " + %(k1)s * (1 - %(b)s + %(b)s * m.length / q.avg))) AS score"
+        " FROM m CROSS JOIN LATERAL unnest(m.body) u JOIN q ON q.lexeme = u.lexeme"
+        " GROUP BY m.item_id)"
+        " SELECT s.item_id, s.score, ok.* FROM s CROSS JOIN LATERAL (SELECT"
+        f" {ITEM_COLUMNS} FROM langmem_items i WHERE i.id = s.item_id AND {where}"
+        f" AND {ids_where} AND (i.expires_at IS NULL OR i.expires_at > %(now)s)) ok"
         " ORDER BY s.score, s.item_id LIMIT %(limit)s",
         {
             **params,
             **ids_params,
+            "text": " ".join(terms),
             "k1": K1,
             "k1p1": K1 + 1,
             "b": B,
-            "avg": max(avg_length, 1e-9),
-            "lex": list(idf),
-            "idf": list(idf.values()),
-            "tsq": tsquery,
             "now": now,
             "limit": limit,
         },

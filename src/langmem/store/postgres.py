@@ -18,7 +18,11 @@ Concurrency: writes (puts, TTL sweeps, erasure, restore) take a transaction-leve
 advisory lock of the schema before reading the rows they replace, so writers in
 any number of processes apply in one serial order (no lost update; history
 entries chain). Reads take no lock; the access statistics a search records skip
-rows a writer holds (``FOR UPDATE SKIP LOCKED``).
+rows a writer holds (``FOR UPDATE SKIP LOCKED``). A search is three round trips:
+begin with the keyword and vector searches pipelined (both return their items'
+rows), the access update, commit. A batch adding at least ``_pg.BULK_BUILD``
+vectors to an empty store builds the HNSW index after loading them (several times
+faster than graph inserts; searches wait for that transaction).
 
 Differences from ``SQLiteStore``: vector search is approximate (HNSW, with
 ``hnsw.iterative_scan`` for namespace- and filter-restricted searches; a small
@@ -35,7 +39,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
@@ -465,22 +468,23 @@ class _PostgresBase(BaseStore):
         pool = op.limit + op.offset
         if not vector_only:
             pool = max(self.ranking.candidates, pool)
-        # One round trip for the vector search and the keyword statistics (pipelined).
+        # One round trip for the vector and the keyword searches (pipelined), which
+        # return the live items' rows too.
         k = 2 * pool * self._vectors_per_item
-        first = [_Sql(*_pg.term_stats_sql(terms))] if terms else []
+        first = [_Sql(*_pg.keyword_sql(terms, prefix, allowed, now, pool))] if terms else []
         if query_vector is not None:
             q = np.asarray(query_vector, dtype=np.float32).tolist()
             first += [
                 _Sql(*_pg.search_effort_sql(k, self.hnsw_ef_search)),
-                _Sql(*_pg.vector_sql(q, prefix, allowed, k)),
+                _Sql(*_pg.vector_sql(q, prefix, allowed, now, k)),
             ]
         results = yield _Pipeline(tuple(first))
-        vec_hits = _vector_hits(results[-1], pool) if query_vector is not None else {}
-        kw_hits: dict[int, tuple[int, float]] = {}
-        if terms:
-            kw_hits = yield from self._keyword_flow(results[0], prefix, allowed, now, pool)
-        ids = list(dict.fromkeys([*vec_hits, *kw_hits]))
-        rows = {row[0]: row for row in (yield _Sql(*_pg.items_by_id_sql(ids, now)))} if ids else {}
+        kw_rows = results[0] if terms else []
+        vec_rows = results[-1] if query_vector is not None else []
+        vec_hits = _vector_hits(vec_rows, pool)
+        kw_hits = {row[0]: (r, float(row[1])) for r, row in enumerate(kw_rows)}
+        found = {row[0]: row[2:] for row in [*kw_rows, *vec_rows]}
+        rows = {i: found[i] for i in dict.fromkeys([*vec_hits, *kw_hits])}
         if vector_only:
             order = sorted(rows, key=lambda i: (-vec_hits[i][1], i))
             scored = [(rows[i], vec_hits[i][1]) for i in order]
@@ -508,30 +512,6 @@ class _PostgresBase(BaseStore):
             item_from_row(row, score=None if score is None else float(score)) for row, score in page
         ]
 
-    def _keyword_flow(
-        self,
-        stats: list[tuple],
-        prefix: tuple[str, ...],
-        allowed: list[int] | None,
-        now: int,
-        pool: int,
-    ) -> Flow:
-        """``item id -> (rank, bm25)`` from the query's term ``stats``: FTS5's BM25 (its
-        idf, k1, b and sign)."""
-        if not stats:
-            return {}
-        docs, total = stats[0][2], stats[0][3]
-        idf = {
-            lexeme: max(math.log((docs - df + 0.5) / (df + 0.5)), 1e-6)
-            for lexeme, df, _, _ in stats
-            if df > 0
-        }
-        if not idf:
-            return {}
-        sql, params = _pg.keyword_sql(idf, total / max(docs, 1), prefix, allowed, now, pool)
-        rows = yield _Sql(sql, params)
-        return {item: (r, float(score)) for r, (item, score) in enumerate(rows)}
-
     def _late_flow(
         self,
         query: TokenVectors,
@@ -553,7 +533,7 @@ class _PostgresBase(BaseStore):
         for item, ns, blob in (yield _Sql(*_pg.token_rows_sql(read, prefix, allowed, now))):
             parts.setdefault(item, (ns, []))[1].append(TokenVectors.from_bytes(bytes(blob), dims))
         tokens = {i: (ns, TokenVectors.concat(ts)) for i, (ns, ts) in parts.items()}
-        return late_scores(query, tokens, ids, window=window)
+        return late_scores(query, tokens, ids, window=window, turns=turns)
 
     def _scan_flow(self, op: SearchOp, now: int) -> Flow:
         if op.filter:
@@ -635,7 +615,12 @@ class _PostgresBase(BaseStore):
                 (vid, item, namespaces[item], path, _pg.vector_text(_floats(blob)), toks)
                 for vid, item, path, blob, toks in writes.vectors
             ]
+            bulk = len(rows) >= _pg.BULK_BUILD and (yield _Sql(_pg.VECTORS_EMPTY_SQL))[0][0]
+            if bulk:
+                yield _Sql(_pg.DROP_HNSW_SQL)
             yield _Sql(_pg.INSERT_VECTORS_SQL, rows, many=True)
+            if bulk:
+                yield _Sql(_pg.HNSW_INDEX)
         if self.record_history and writes.history:
             yield _Sql(_pg.INSERT_HISTORY_SQL, writes.history, many=True)
         yield _Sql(
@@ -969,7 +954,7 @@ def _vector_hits(rows: list[tuple], pool: int) -> dict[int, tuple[int, float]]:
     """``item id -> (rank, best similarity)`` of the nearest items among the vector rows
     (an iterative HNSW scan returns them only roughly in order)."""
     best: dict[int, float] = {}
-    for item, sim in sorted(rows, key=lambda r: (-r[1], r[0])):
+    for item, sim, *_ in sorted(rows, key=lambda r: (-r[1], r[0])):
         best.setdefault(item, sim)
     return _ranked(best, pool)
 
