@@ -288,6 +288,12 @@ def test_a_bulk_load_builds_the_hnsw_index_once_with_its_parameters(pg_url):
         assert _hnsw_options(pg_url) == ["m=16", "ef_construction=128"]
         store.batch([PutOp(("b",), f"k{i}", {"text": t}) for i, t in enumerate(texts)])
         assert _hnsw_options(pg_url) == ["m=16", "ef_construction=128"]  # rebuilt, valid
+        with psycopg.connect(pg_url) as conn:  # and analyzed: the planner knows the rows
+            rows = conn.execute(
+                "SELECT most_common_vals::text FROM pg_stats"
+                " WHERE tablename = 'langmem_vectors' AND attname = 'namespace'"
+            ).fetchall()
+        assert rows == [("{b}",)]
         store.put(("b",), "late", {"text": "a memory added after the bulk load"})
         assert store.search(("b",), query="a memory added after the bulk load")[0].key == "late"
         assert store.search(("b",), query=texts[777], limit=3)[0].key == "k777"

@@ -619,8 +619,9 @@ class _PostgresBase(BaseStore):
             if bulk:
                 yield _Sql(_pg.DROP_HNSW_SQL)
             yield _Sql(_pg.INSERT_VECTORS_SQL, rows, many=True)
-            if bulk:
+            if bulk:  # then fresh planner statistics (namespaces' sizes) for the new rows
                 yield _Sql(_pg.HNSW_INDEX)
+                yield _Sql("ANALYZE langmem_vectors")
         if self.record_history and writes.history:
             yield _Sql(_pg.INSERT_HISTORY_SQL, writes.history, many=True)
         yield _Sql(
