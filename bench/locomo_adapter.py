@@ -33,14 +33,19 @@ NAMESPACE = "locomo"
 NEIGHBOURS = 0.5
 LATE = 2.0
 # mode -> (search_mode, ranking weights)
+# The transcript settings (keyword neighbours, speaker) off: the store before issue 13's round 2.
+_PLAIN = {"keyword_neighbours": 0.0, "speaker": 0.0}
 MODES = {
     "default": ("hybrid", RankingWeights()),
     "vector": ("vector", RankingWeights()),
     "keyword": ("keyword", RankingWeights()),
-    "hybrid": ("hybrid", RankingWeights(neighbours=0.0, late_interaction=0.0)),
-    "neighbours": ("hybrid", RankingWeights(neighbours=NEIGHBOURS, late_interaction=0.0)),
-    "late-nowindow": ("hybrid", RankingWeights(neighbours=0.0, late_interaction=LATE)),
-    "late": ("hybrid", RankingWeights(neighbours=NEIGHBOURS, late_interaction=LATE)),
+    "hybrid": ("hybrid", RankingWeights(neighbours=0.0, late_interaction=0.0, **_PLAIN)),
+    "neighbours": (
+        "hybrid",
+        RankingWeights(neighbours=NEIGHBOURS, late_interaction=0.0, **_PLAIN),
+    ),
+    "late-nowindow": ("hybrid", RankingWeights(neighbours=0.0, late_interaction=LATE, **_PLAIN)),
+    "late": ("hybrid", RankingWeights(neighbours=NEIGHBOURS, late_interaction=LATE, **_PLAIN)),
 }
 
 

@@ -428,3 +428,31 @@ def test_late_interaction_and_neighbours_rank_as_sqlite(pg_url):
         with psycopg.connect(pg_url) as conn:
             stored = conn.execute("SELECT count(tokens) FROM langmem_vectors").fetchone()[0]
         assert stored == 7
+
+
+def test_transcript_settings_rank_as_sqlite(pg_url):
+    """Keyword neighbours and speaker matching (on by default) give SQLite's order and scores."""
+    from test_transcript_search import CHAT, TURNS
+
+    index = {"fields": ["content"]}
+    with (
+        PostgresStore(pg_url, index=index, search_mode="keyword") as pg,
+        SQLiteStore(":memory:", index=index, search_mode="keyword") as lite,
+    ):
+        for store in (pg, lite):
+            for n, (who, text) in enumerate(TURNS):
+                store.put(CHAT, f"t{n}", {"role": who, "content": text})
+            store.put(("notes",), "n0", {"content": "Lisbon trip notes"})
+            store.put(CHAT, "m0", {"content": "a memory about Lisbon"})  # not a turn
+        queries = [
+            "When is the Lisbon trip?",
+            "What did Sam say about the plant, the film and sailing?",
+            "Lisbon",
+        ]
+        for query in queries:
+            expected = lite.search(CHAT, query=query)
+            got = pg.search(CHAT, query=query)
+            assert [r.key for r in got] == [r.key for r in expected], query
+            assert [r.score for r in got] == pytest.approx([r.score for r in expected], abs=1e-6)
+        found = [r.key for r in lite.search(CHAT, query=queries[0])]
+        assert {"t0", "t1", "t2"} <= set(found)  # t1, t2 match nothing: lent by t0

@@ -33,7 +33,8 @@ def keys(s: SQLiteStore, namespace, query: str, limit: int = 10) -> list[str]:
 
 def test_a_turn_matching_nothing_is_found_through_the_turn_before_it():
     query = "When is the Lisbon trip?"
-    assert keys(store(), CHAT, query) == ["t0"]
+    assert keys(store(keyword_neighbours=0.0), CHAT, query) == ["t0"]
+    assert keys(store(), CHAT, query) == keys(store(keyword_neighbours=0.5), CHAT, query)
     found = keys(store(keyword_neighbours=0.5), CHAT, query)
     assert found[0] == "t0" and set(found) == {"t0", "t1", "t2"}  # within two rowids
     # Extracted memories lend nothing, whatever their write order.
@@ -53,7 +54,10 @@ def test_keyword_neighbours_stay_within_the_namespace_and_the_filter():
 
 def test_a_query_naming_a_speaker_ranks_that_speakers_turn_first():
     query = "What did {} say about the plant, the film and sailing?"
-    assert keys(store(), CHAT, query.format("Sam"))[:2] == ["t4", "t3"]  # more words matched
-    assert keys(store(speaker=0.5), CHAT, query.format("Sam"))[:2] == ["t3", "t4"]
-    assert keys(store(speaker=0.5), CHAT, query.format("Maya"))[:2] == ["t4", "t3"]
-    assert keys(store(speaker=0.5), CHAT, query.format("the user"))[:2] == ["t4", "t3"]
+    off = store(speaker=0.0, keyword_neighbours=0.0)
+    assert keys(off, CHAT, query.format("Sam"))[:2] == ["t4", "t3"]  # more words matched
+    on = store(speaker=0.5, keyword_neighbours=0.0)
+    assert keys(on, CHAT, query.format("Sam"))[:2] == ["t3", "t4"]
+    assert keys(on, CHAT, query.format("Maya"))[:2] == ["t4", "t3"]
+    assert keys(on, CHAT, query.format("the user"))[:2] == ["t4", "t3"]
+    assert keys(store(), CHAT, query.format("Sam"))[0] == "t3"  # on by default

@@ -70,12 +70,21 @@ from langmem.errors import ConfigurationError
 from langmem.store import _pg
 from langmem.store._open import embedder_name
 from langmem.store._ops import Found, Plan, matches_filter, plan_ops, plan_writes
-from langmem.store._read import _candidate, _ranked, dt, item_from_row, now_us, select_namespaces
+from langmem.store._read import (
+    _candidate,
+    _ranked,
+    dt,
+    item_from_row,
+    keyword_window,
+    now_us,
+    select_namespaces,
+    share_keyword_hits,
+)
 from langmem.store._sql import ns_text, ns_tuple
 from langmem.store.embeddings import TokenEmbeddings
 from langmem.store.history import HistoryEntry, current_origin, recording_origin
 from langmem.store.late import TokenVectors, late_scores
-from langmem.store.ranking import RankingWeights, is_turn, query_terms, rank
+from langmem.store.ranking import RankingWeights, is_turn, name_speakers, query_terms, rank
 from langmem.store.sqlite import (
     _MODES,
     SearchMode,
@@ -471,7 +480,9 @@ class _PostgresBase(BaseStore):
         # One round trip for the vector and the keyword searches (pipelined), which
         # return the live items' rows too.
         k = 2 * pool * self._vectors_per_item
-        first = [_Sql(*_pg.keyword_sql(terms, prefix, allowed, now, pool))] if terms else []
+        share = self.ranking.keyword_neighbours
+        kw_pool = 2 * pool if share else pool
+        first = [_Sql(*_pg.keyword_sql(terms, prefix, allowed, now, kw_pool))] if terms else []
         if query_vector is not None:
             q = np.asarray(query_vector, dtype=np.float32).tolist()
             first += [
@@ -484,6 +495,10 @@ class _PostgresBase(BaseStore):
         vec_hits = _vector_hits(vec_rows, pool)
         kw_hits = {row[0]: (r, float(row[1])) for r, row in enumerate(kw_rows)}
         found = {row[0]: row[2:] for row in [*kw_rows, *vec_rows]}
+        if share and kw_hits:  # turns lend their matches to the turns near them
+            near = yield _Sql(*_pg.items_by_id_sql(keyword_window(kw_hits), now))
+            kw_hits = share_keyword_hits(kw_hits, near, prefix, allowed, share, pool)
+            found.update((row[0], row) for row in near)
         rows = {i: found[i] for i in dict.fromkeys([*vec_hits, *kw_hits])}
         if vector_only:
             order = sorted(rows, key=lambda i: (-vec_hits[i][1], i))
@@ -500,6 +515,8 @@ class _PostgresBase(BaseStore):
                 )
                 for i in rows
             ]
+            if self.ranking.speaker and op.query:
+                candidates = name_speakers(candidates, op.query)
             scored = [(rows[c.rowid], s) for c, s in rank(candidates, self.ranking, dt(now))]
         if len(scored) < op.offset + op.limit:  # as InMemoryStore: unindexed items come last
             extra = yield _Sql(*_pg.unindexed_sql(prefix, now))

@@ -75,21 +75,20 @@ class RankingWeights:
     costs about 8 KB per item and a few ms per search; figures on LOCOMO
     (turns) and MADial (extracted memories) in ``bench/README.md``.
 
-    ``keyword_neighbours`` (default 0: off; 0.5 measured on LOCOMO) is keyword
+    ``keyword_neighbours`` (default 0.5, measured on LOCOMO; 0 turns it off) is keyword
     evidence shared between turns, for answers whose words are in the turn
     before or after ("Yes, in May!"): keyword search reads twice its pool, and
     a turn's BM25 becomes its own plus ``keyword_neighbours`` times the sum of
     the BM25 of the matching turns at most :data:`KEYWORD_SPAN` rowids away in
     its namespace (:func:`spread_keyword_hits`), so a turn that matches nothing
     itself can become a candidate. Other items keep their own BM25.
-    ``SQLiteStore`` only for now (``PostgresStore`` ignores it).
 
-    ``speaker`` (default 0: off; 0.5 measured on LOCOMO) adds ``speaker`` (times one
+    ``speaker`` (default 0.5, measured on LOCOMO; 0 turns it off) adds ``speaker`` (times one
     top RRF term with ``fusion="rrf"``) to a turn whose speaker the query names:
     the value's ``"speaker"``, ``"name"`` or ``"role"`` (:func:`speaker_of`; not the generic
     chat roles ``user``, ``assistant``, ...) when every word of it is a word of the
     query ("What did Caroline ..." and ``{"role": "Caroline", ...}``).
-    ``SQLiteStore`` only for now (``PostgresStore`` ignores it).
+    Both act on turns only, so stores of extracted memories rank as without them.
     """
 
     similarity: float = 1.0
@@ -102,8 +101,8 @@ class RankingWeights:
     rrf_k: float = 60.0
     neighbours: float = 0.5
     late_interaction: float | None = None
-    keyword_neighbours: float = 0.0
-    speaker: float = 0.0
+    keyword_neighbours: float = 0.5
+    speaker: float = 0.5
 
     def __post_init__(self) -> None:
         if self.fusion not in ("score", "rrf"):
