@@ -38,6 +38,7 @@ from langmem.store.vectors import VectorIndex
 __all__ = [
     "Reader",
     "dt",
+    "fuse",
     "item_from_row",
     "keyword_window",
     "now_us",
@@ -139,16 +140,7 @@ class Reader:
                 late = self._late(
                     db, query_tokens, list(rows), turns, op.namespace_prefix, allowed, now
                 )
-            candidates = [
-                _candidate(
-                    rows[i], values[i], i in turns, vec_hits.get(i), kw_hits.get(i), late.get(i)
-                )
-                for i in rows
-            ]
-            if self.weights.speaker and op.query:
-                candidates = name_speakers(candidates, op.query)
-            ranked = rank(candidates, self.weights, dt(now))
-            scored = [(rows[c.rowid], score) for c, score in ranked]
+            scored = fuse(rows, values, turns, vec_hits, kw_hits, late, self.weights, op.query, now)
         if len(scored) < op.offset + op.limit:  # as InMemoryStore: unindexed items come last
             sql, params = _sql.unindexed_sql(op.namespace_prefix, now)
             rows = db.execute(sql, params)
@@ -418,6 +410,27 @@ def _candidate(
         late_window=late[1] if late else None,
         speaker=speaker_of(value),
     )
+
+
+def fuse(
+    rows: Mapping[int, tuple],
+    values: Mapping[int, Any],
+    turns: set[int],
+    vec_hits: Mapping[int, tuple[int, float]],
+    kw_hits: Mapping[int, tuple[int, float]],
+    late: Mapping[int, tuple[float, float | None]],
+    weights: RankingWeights,
+    query: str | None,
+    now: int,
+) -> list[tuple[tuple, float]]:
+    """The candidate ``rows`` with their fused scores, best first (both backends)."""
+    candidates = [
+        _candidate(rows[i], values[i], i in turns, vec_hits.get(i), kw_hits.get(i), late.get(i))
+        for i in rows
+    ]
+    if weights.speaker and query:
+        candidates = name_speakers(candidates, query)
+    return [(rows[c.rowid], score) for c, score in rank(candidates, weights, dt(now))]
 
 
 def keyword_window(hits: Mapping[int, Any], span: int = KEYWORD_SPAN) -> list[int]:

@@ -71,9 +71,9 @@ from langmem.store import _pg
 from langmem.store._open import embedder_name
 from langmem.store._ops import Found, Plan, matches_filter, plan_ops, plan_writes
 from langmem.store._read import (
-    _candidate,
     _ranked,
     dt,
+    fuse,
     item_from_row,
     keyword_window,
     now_us,
@@ -84,7 +84,7 @@ from langmem.store._sql import ns_text, ns_tuple
 from langmem.store.embeddings import TokenEmbeddings
 from langmem.store.history import HistoryEntry, current_origin, recording_origin
 from langmem.store.late import TokenVectors, late_scores
-from langmem.store.ranking import RankingWeights, is_turn, name_speakers, query_terms, rank
+from langmem.store.ranking import RankingWeights, is_turn, query_terms
 from langmem.store.sqlite import (
     _MODES,
     SearchMode,
@@ -509,15 +509,7 @@ class _PostgresBase(BaseStore):
             late: dict[int, tuple[float, float | None]] = {}
             if self.ranking.late_interaction and query_tokens is not None and rows:
                 late = yield from self._late_flow(query_tokens, list(rows), turns, prefix, allowed, now)
-            candidates = [
-                _candidate(
-                    rows[i], values[i], i in turns, vec_hits.get(i), kw_hits.get(i), late.get(i)
-                )
-                for i in rows
-            ]
-            if self.ranking.speaker and op.query:
-                candidates = name_speakers(candidates, op.query)
-            scored = [(rows[c.rowid], s) for c, s in rank(candidates, self.ranking, dt(now))]
+            scored = fuse(rows, values, turns, vec_hits, kw_hits, late, self.ranking, op.query, now)
         if len(scored) < op.offset + op.limit:  # as InMemoryStore: unindexed items come last
             extra = yield _Sql(*_pg.unindexed_sql(prefix, now))
             extra = [r for r in extra if not op.filter or matches_filter(json.loads(r[3]), op.filter)]
