@@ -29,6 +29,8 @@ from langgraph.store.base import (
 )
 from langgraph.store.base import validate_op_namespace as _validate_op_namespace
 
+from langmem.store._sql import ns_tuple
+
 __all__ = [
     "FILTER_OPERATORS",
     "Found",
@@ -129,24 +131,29 @@ class Writes:
     history: list[tuple] = field(default_factory=list)
 
 
+def found_by_key(rows: Iterable[tuple]) -> dict[ItemKey, Found]:
+    """The stored rows of the keys a batch puts (``found_sql``'s columns: id, namespace
+    text, key, value, expires_at), by key."""
+    return {(ns_tuple(ns), key): Found(i, value, exp) for i, ns, key, value, exp in rows}
+
+
 def plan_writes(
     plan: Plan,
     found: dict[ItemKey, Found],
     now: int,
-    *,
-    next_item: int,
-    next_vector: int,
+    next_ids: Sequence[int],
     indexed: bool,
     embeddings: Any = None,
     tokens: Sequence[Any] | None = None,
 ) -> Writes:
     """The rows for ``plan.puts``: ``found`` holds the stored rows of their keys.
 
-    New items take ids from ``next_item`` and vectors from ``next_vector`` in
+    New items take ids from ``next_ids[0]`` and vectors from ``next_ids[1]`` in
     put order (so items put one after the other get adjacent ids). ``indexed``:
     the store keeps an index (FTS rows, and with ``embeddings``, a float32 matrix
     in ``plan.doc_texts`` order, vector rows; ``tokens``: their token vectors).
     """
+    next_item, next_vector = next_ids
     out = Writes()
     row = 0  # position in plan.doc_texts
     for item_key, op in plan.puts.items():

@@ -69,7 +69,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from langmem.errors import ConfigurationError
 from langmem.store import _pg
 from langmem.store._open import embedder_name
-from langmem.store._ops import Found, Plan, matches_filter, plan_ops, plan_writes
+from langmem.store._ops import Plan, found_by_key, matches_filter, plan_ops, plan_writes
 from langmem.store._read import (
     _ranked,
     dt,
@@ -596,18 +596,10 @@ class _PostgresBase(BaseStore):
         now: int,
     ) -> Flow:
         rows = yield _Sql(*_pg.found_sql(list(plan.puts)))
-        found = {(ns_tuple(ns), key): Found(i, value, exp) for i, ns, key, value, exp in rows}
+        found = found_by_key(rows)
         [(next_item, next_vector)] = yield _Sql(_pg.NEXT_IDS_SQL)
-        writes = plan_writes(
-            plan,
-            found,
-            now,
-            next_item=next_item,
-            next_vector=next_vector,
-            indexed=self._fields is not None,
-            embeddings=embeddings,
-            tokens=tokens,
-        )
+        indexed = self._fields is not None
+        writes = plan_writes(plan, found, now, (next_item, next_vector), indexed, embeddings, tokens)
         yield from self._drop_items_flow(writes.drop)
         if writes.reindex:
             yield from self._drop_index_flow(writes.reindex)

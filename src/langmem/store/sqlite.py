@@ -80,8 +80,8 @@ from langmem.store._open import (  # inspect_database: re-exported for the CLI
     is_read_only_file,
 )
 from langmem.store._ops import (
-    Found,
     Plan,
+    found_by_key,
     plan_ops,
     plan_writes,
     tokenize_fields,
@@ -476,21 +476,10 @@ class SQLiteStore(BaseStore):
     ) -> None:
         """Apply a batch's puts in bulk: one lookup of the rows they replace, then
         one ``executemany`` per table (prepared once, cached by ``sqlite3``)."""
-        found = {
-            (_sql.ns_tuple(ns), key): Found(item_id, value, expires)
-            for item_id, ns, key, value, expires in db.execute(*_sql.found_sql(plan.puts))
-        }
-        next_item, next_vector = db.execute(_sql.NEXT_IDS_SQL).fetchone()
-        writes = plan_writes(
-            plan,
-            found,
-            now,
-            next_item=next_item,
-            next_vector=next_vector,
-            indexed=self._fields is not None,
-            embeddings=embeddings,
-            tokens=tokens,
-        )
+        found = found_by_key(db.execute(*_sql.found_sql(plan.puts)))
+        next_ids = db.execute(_sql.NEXT_IDS_SQL).fetchone()
+        indexed = self._fields is not None
+        writes = plan_writes(plan, found, now, next_ids, indexed, embeddings, tokens)
         self._drop_items(db, writes.drop, changes)
         if writes.reindex:
             self._drop_index_entries(db, writes.reindex, changes)
