@@ -80,14 +80,17 @@ def embed(texts: list[str]) -> list[np.ndarray]:
     return list(vectors_for(ids))
 
 
-def exact_top10(n: int, queries: np.ndarray) -> list[set[str]]:
-    qv = vectors_for(queries + QUERY_OFFSET)
+def exact_top10(n: int, queries: np.ndarray, make=None) -> list[set[str]]:
+    """The true 10 nearest memories (cosine, float32) of each query; ``make`` gives the
+    vectors of ids (default :func:`vectors_for`)."""
+    make = make or vectors_for
+    qv = make(queries + QUERY_OFFSET)
     qv /= np.linalg.norm(qv, axis=1, keepdims=True)
     best_s = np.full((len(qv), 0), -np.inf, dtype=np.float32)
     best_i = np.empty((len(qv), 0), dtype=np.int64)
     for start in range(0, n, 20_000):
         ids = np.arange(start, min(n, start + 20_000))
-        v = vectors_for(ids)
+        v = make(ids)
         v /= np.linalg.norm(v, axis=1, keepdims=True)
         s = np.concatenate([best_s, qv @ v.T], axis=1)
         i = np.concatenate([best_i, np.broadcast_to(ids, (len(qv), len(ids)))], axis=1)

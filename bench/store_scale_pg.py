@@ -53,6 +53,7 @@ from store_scale import (  # noqa: E402
     QUERY_OFFSET,
     RESULTS,
     Precomputed,
+    exact_top10,
     memory_text,
     pcts,
     timed,
@@ -90,23 +91,6 @@ class Vectors(Precomputed):
             [int(t.split(" ", 1)[0][1:]) + (QUERY_OFFSET if t[0] == "q" else 0) for t in texts]
         )
         self.vectors = dict(zip(texts, (v.tolist() for v in self.make(ids))))
-
-
-def exact_top10(make, n: int, queries: np.ndarray) -> list[set[str]]:
-    """The true 10 nearest memories (cosine, float32) of each query."""
-    qv = make(queries + QUERY_OFFSET)
-    qv /= np.linalg.norm(qv, axis=1, keepdims=True)
-    best_s = np.full((len(qv), 0), -np.inf, dtype=np.float32)
-    best_i = np.empty((len(qv), 0), dtype=np.int64)
-    for start in range(0, n, 20_000):
-        ids = np.arange(start, min(n, start + 20_000))
-        v = make(ids)
-        v /= np.linalg.norm(v, axis=1, keepdims=True)
-        s = np.concatenate([best_s, qv @ v.T], axis=1)
-        i = np.concatenate([best_i, np.broadcast_to(ids, (len(qv), len(ids)))], axis=1)
-        top = np.argsort(-s, axis=1)[:, :10]
-        best_s, best_i = np.take_along_axis(s, top, 1), np.take_along_axis(i, top, 1)
-    return [{f"m{i}" for i in row} for row in best_i]
 
 
 @contextlib.contextmanager
@@ -201,7 +185,7 @@ def bench_store(kind: str, dataset: str, n: int, texts: list[str], truth, url_of
 def bench_size(n: int, dataset: str, n_queries: int, url_of) -> list[dict]:
     queries = np.arange(n_queries)
     texts = [f"q{j} {words_for(QUERY_OFFSET + j)}" for j in queries]
-    truth = exact_top10(DATASETS[dataset], n, queries)
+    truth = exact_top10(n, queries, DATASETS[dataset])
     rows = [bench_store(kind, dataset, n, texts, truth, url_of) for kind in STORES]
     ours, theirs = rows
     lg = theirs["vector"]["p95"]
