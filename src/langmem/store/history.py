@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+
+from langmem.store._read import dt
+from langmem.store._sql import ns_tuple
 
 __all__ = ["HistoryEntry", "current_origin", "recording_origin"]
 
@@ -34,6 +38,21 @@ class HistoryEntry:
     new_value: dict[str, Any] | None
     at: datetime
     origin: str | None
+
+    @classmethod
+    def from_row(cls, row: tuple) -> HistoryEntry:
+        """An entry from a stored history row (both backends' ``read_history_sql`` columns:
+        namespace text, key, action, old and new value JSON, time in µs, origin)."""
+        ns, key, action, old, new, at, origin = row
+        return cls(
+            namespace=ns_tuple(ns),
+            key=key,
+            action=action,
+            old_value=None if old is None else json.loads(old),
+            new_value=None if new is None else json.loads(new),
+            at=dt(at),
+            origin=origin,
+        )
 
 
 @contextlib.contextmanager

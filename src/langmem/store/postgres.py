@@ -72,7 +72,6 @@ from langmem.store._open import embedder_name
 from langmem.store._ops import Plan, found_by_key, matches_filter, plan_ops, plan_writes
 from langmem.store._read import (
     _ranked,
-    dt,
     fuse,
     item_from_row,
     keyword_window,
@@ -566,18 +565,7 @@ class _PostgresBase(BaseStore):
             return (yield _Sql(*_pg.read_history_sql(namespace, key)))
 
         rows = yield _Transaction(body)
-        return [
-            HistoryEntry(
-                namespace=ns_tuple(ns),
-                key=k,
-                action=action,
-                old_value=None if old is None else json.loads(old),
-                new_value=None if new is None else json.loads(new),
-                at=dt(at),
-                origin=origin,
-            )
-            for ns, k, action, old, new, at, origin in rows
-        ]
+        return [HistoryEntry.from_row(row) for row in rows]
 
     # -- writes (under LOCK_WRITES)
 

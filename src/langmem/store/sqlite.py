@@ -256,18 +256,7 @@ class SQLiteStore(BaseStore):
         sql, params = _sql.read_history_sql(namespace, key)
         with self._lock:
             rows = self._conn().execute(sql, params).fetchall()
-        return [
-            HistoryEntry(
-                namespace=_sql.ns_tuple(ns),
-                key=k,
-                action=action,
-                old_value=None if old is None else json.loads(old),
-                new_value=None if new is None else json.loads(new),
-                at=dt(at),
-                origin=origin,
-            )
-            for ns, k, action, old, new, at, origin in rows
-        ]
+        return [HistoryEntry.from_row(row) for row in rows]
 
     async def ahistory(self, namespace: tuple[str, ...], key: str) -> list[HistoryEntry]:
         return await asyncio.to_thread(self.history, namespace, key)
