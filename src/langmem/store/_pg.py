@@ -447,23 +447,20 @@ def expired_sql(now: int) -> Sql:
 
 
 def erase_targets_sql(namespace: Sequence[str], key: str | None) -> Sql:
-    if key is not None:
-        return (
-            "SELECT id FROM langmem_items WHERE namespace = %(p)s AND key = %(key)s",
-            {"p": ns_text(namespace), "key": key},
-        )
-    where, params = prefix_clause(namespace)
+    where, params = _erased(namespace, key)
     return f"SELECT id FROM langmem_items WHERE {where}", params
 
 
 def erase_history_sql(namespace: Sequence[str], key: str | None) -> Sql:
-    if key is not None:
-        return (
-            "DELETE FROM langmem_history WHERE namespace = %(p)s AND key = %(key)s",
-            {"p": ns_text(namespace), "key": key},
-        )
-    where, params = prefix_clause(namespace)
+    where, params = _erased(namespace, key)
     return f"DELETE FROM langmem_history WHERE {where}", params
+
+
+def _erased(namespace: Sequence[str], key: str | None) -> tuple[str, dict]:
+    """One item, or a namespace and everything below it."""
+    if key is not None:
+        return "namespace = %(p)s AND key = %(key)s", {"p": ns_text(namespace), "key": key}
+    return prefix_clause(namespace)
 
 
 # Rewritten (with their indexes) by compaction, so erased rows leave no bytes in the

@@ -37,6 +37,7 @@ from langmem.store.vectors import VectorIndex
 
 __all__ = [
     "Reader",
+    "by_similarity",
     "dt",
     "fuse",
     "item_from_row",
@@ -44,6 +45,8 @@ __all__ = [
     "now_us",
     "select_namespaces",
     "share_keyword_hits",
+    "turn_values",
+    "unindexed_tail",
 ]
 
 # Namespaces (or filters) of up to this many vectors are scored directly.
@@ -130,11 +133,9 @@ class Reader:
         ids = list(dict.fromkeys([*vec_hits, *kw_hits]))
         rows = {row[0]: row for row in db.execute(*_sql.items_by_id_sql(ids, now))}
         if self.vector_only:
-            order = sorted(rows, key=lambda i: (-vec_hits[i][1], i))
-            scored = [(rows[i], vec_hits[i][1]) for i in order]
+            scored = by_similarity(rows, vec_hits)
         else:
-            values = {i: json.loads(row[3]) for i, row in rows.items()}
-            turns = {i for i, value in values.items() if is_turn(value)}
+            values, turns = turn_values(rows)
             late: dict[int, tuple[float, float | None]] = {}
             if self.weights.late_interaction and query_tokens is not None and rows:
                 late = self._late(
@@ -142,12 +143,8 @@ class Reader:
                 )
             scored = fuse(rows, values, turns, vec_hits, kw_hits, late, self.weights, op.query, now)
         if len(scored) < op.offset + op.limit:  # as InMemoryStore: unindexed items come last
-            sql, params = _sql.unindexed_sql(op.namespace_prefix, now)
-            rows = db.execute(sql, params)
-            extra = (
-                r for r in rows if not op.filter or matches_filter(json.loads(r[3]), op.filter)
-            )
-            scored += [(row, None) for row in itertools.islice(extra, op.offset + op.limit)]
+            rows = db.execute(*_sql.unindexed_sql(op.namespace_prefix, now))
+            scored += unindexed_tail(rows, op)
         page = scored[op.offset : op.offset + op.limit]
         if page and self.record_access:
             db.execute(*_sql.touch_sql([row[0] for row, _ in page], now, op.refresh_ttl))
@@ -410,6 +407,27 @@ def _candidate(
         late_window=late[1] if late else None,
         speaker=speaker_of(value),
     )
+
+
+def by_similarity(
+    rows: Mapping[int, tuple], vec_hits: Mapping[int, tuple[int, float]]
+) -> list[tuple[tuple, float]]:
+    """``search_mode="vector"``: the rows by cosine similarity, best first."""
+    order = sorted(rows, key=lambda i: (-vec_hits[i][1], i))
+    return [(rows[i], vec_hits[i][1]) for i in order]
+
+
+def turn_values(rows: Mapping[int, tuple]) -> tuple[dict[int, Any], set[int]]:
+    """The candidates' decoded values, and which of them are conversation turns."""
+    values = {i: json.loads(row[3]) for i, row in rows.items()}
+    return values, {i for i, value in values.items() if is_turn(value)}
+
+
+def unindexed_tail(rows: Iterable[tuple], op: SearchOp) -> list[tuple[tuple, None]]:
+    """As ``InMemoryStore``: the unindexed items (``unindexed_sql``'s rows) that pass the
+    search's filter follow the ranked ones, score ``None``, enough to fill its page."""
+    passing = (r for r in rows if not op.filter or matches_filter(json.loads(r[3]), op.filter))
+    return [(row, None) for row in itertools.islice(passing, op.offset + op.limit)]
 
 
 def fuse(

@@ -300,17 +300,19 @@ def expired_sql(now: int) -> Sql:
 
 def erase_targets_sql(namespace: Sequence[str], key: str | None) -> Sql:
     """Item ids to erase: one item, or a namespace and everything below it."""
-    if key is not None:
-        return "SELECT id FROM items WHERE namespace = ? AND key = ?", (ns_text(namespace), key)
-    where, params = prefix_clause(namespace)
+    where, params = _erased(namespace, key)
     return f"SELECT id FROM items WHERE {where}", params
 
 
 def erase_history_sql(namespace: Sequence[str], key: str | None) -> Sql:
-    if key is not None:
-        return "DELETE FROM history WHERE namespace = ? AND key = ?", (ns_text(namespace), key)
-    where, params = prefix_clause(namespace)
+    where, params = _erased(namespace, key)
     return f"DELETE FROM history WHERE {where}", params
+
+
+def _erased(namespace: Sequence[str], key: str | None) -> Sql:
+    if key is not None:
+        return "namespace = ? AND key = ?", (ns_text(namespace), key)
+    return prefix_clause(namespace)
 
 
 VECTORS_VERSION_SQL = "SELECT value FROM meta WHERE key = 'vectors_version'"

@@ -72,27 +72,27 @@ from langmem.store._open import embedder_name
 from langmem.store._ops import Plan, found_by_key, matches_filter, plan_ops, plan_writes
 from langmem.store._read import (
     _ranked,
+    by_similarity,
     fuse,
     item_from_row,
     keyword_window,
     now_us,
     select_namespaces,
     share_keyword_hits,
+    turn_values,
+    unindexed_tail,
 )
 from langmem.store._sql import ns_text, ns_tuple
-from langmem.store.embeddings import TokenEmbeddings
 from langmem.store.history import HistoryEntry, current_origin, recording_origin
 from langmem.store.late import TokenVectors, late_scores
 from langmem.store.ranking import RankingWeights, is_turn, query_terms
 from langmem.store.sqlite import (
-    _MODES,
     SearchMode,
     SQLiteStore,
-    _check_late_interaction,
     _check_namespace,
     _chunks,
     _json,
-    _resolve_index,
+    _search_settings,
     _us,
 )
 
@@ -216,10 +216,12 @@ class _PostgresBase(BaseStore):
         embed_batch_size: int = 256,
         hnsw_ef_search: int | None = None,
     ) -> None:
-        if search_mode not in _MODES:
-            raise ValueError(f"search_mode must be one of {_MODES}, got {search_mode!r}")
         self.conn_string = conn_string
         self.search_mode: SearchMode = search_mode
+        self.index_config, self.embeddings, self._fields, self.ranking = _search_settings(
+            index, search_mode, ranking
+        )
+        self._late = bool(self.ranking.late_interaction)
         self.ttl_config = ttl
         self.default_origin = origin
         self.record_history = history
@@ -227,12 +229,6 @@ class _PostgresBase(BaseStore):
         self.connect_timeout = connect_timeout
         self.embed_batch_size = embed_batch_size
         self.hnsw_ef_search = hnsw_ef_search
-        self.index_config, self.embeddings, self._fields = _resolve_index(index, search_mode)
-        tokens = search_mode == "hybrid" and isinstance(self.embeddings, TokenEmbeddings)
-        self.ranking = (ranking or RankingWeights()).resolved(token_vectors=tokens)
-        self._late = bool(self.ranking.late_interaction)
-        if self._late:
-            _check_late_interaction(self.embeddings, search_mode)
         self._vectors_per_item = max(len(self._fields or ()), 1)
         self._has_vectors = False  # set by setup(): the schema has a vectors table
         self._ready = False
@@ -500,19 +496,15 @@ class _PostgresBase(BaseStore):
             found.update((row[0], row) for row in near)
         rows = {i: found[i] for i in dict.fromkeys([*vec_hits, *kw_hits])}
         if vector_only:
-            order = sorted(rows, key=lambda i: (-vec_hits[i][1], i))
-            scored = [(rows[i], vec_hits[i][1]) for i in order]
+            scored = by_similarity(rows, vec_hits)
         else:
-            values = {i: json.loads(row[3]) for i, row in rows.items()}
-            turns = {i for i, value in values.items() if is_turn(value)}
+            values, turns = turn_values(rows)
             late: dict[int, tuple[float, float | None]] = {}
             if self.ranking.late_interaction and query_tokens is not None and rows:
                 late = yield from self._late_flow(query_tokens, list(rows), turns, prefix, allowed, now)
             scored = fuse(rows, values, turns, vec_hits, kw_hits, late, self.ranking, op.query, now)
         if len(scored) < op.offset + op.limit:  # as InMemoryStore: unindexed items come last
-            extra = yield _Sql(*_pg.unindexed_sql(prefix, now))
-            extra = [r for r in extra if not op.filter or matches_filter(json.loads(r[3]), op.filter)]
-            scored += [(row, None) for row in extra[: op.offset + op.limit]]
+            scored += unindexed_tail((yield _Sql(*_pg.unindexed_sql(prefix, now))), op)
         page = scored[op.offset : op.offset + op.limit]
         if page:
             yield _Sql(*_pg.touch_sql([row[0] for row, _ in page], now, op.refresh_ttl))
@@ -711,6 +703,10 @@ class _PostgresBase(BaseStore):
     def _where(self) -> str:
         return _describe(self.conn_string)
 
+    def _pool_options(self) -> dict[str, Any]:
+        """What both pools are made with (autocommit: the flows open their transactions)."""
+        return {"min_size": 1, "max_size": self.pool_size, "kwargs": {"autocommit": True}}
+
 
 class PostgresStore(_PostgresBase):
     """A LangGraph store on PostgreSQL + pgvector with hybrid search, history and erasure.
@@ -741,13 +737,7 @@ class PostgresStore(_PostgresBase):
             ).close()
         except psycopg.Error as exc:
             raise _connect_error(conn_string, exc) from None
-        self._pool = ConnectionPool(
-            conn_string,
-            min_size=1,
-            max_size=self.pool_size,
-            kwargs={"autocommit": True},
-            open=True,
-        )
+        self._pool = ConnectionPool(conn_string, open=True, **self._pool_options())
         try:
             self.setup()
         except BaseException:
@@ -820,13 +810,7 @@ class AsyncPostgresStore(_PostgresBase):
         super().__init__(conn_string, **kwargs)
         from psycopg_pool import AsyncConnectionPool
 
-        self._pool = AsyncConnectionPool(
-            conn_string,
-            min_size=1,
-            max_size=self.pool_size,
-            kwargs={"autocommit": True},
-            open=False,
-        )
+        self._pool = AsyncConnectionPool(conn_string, open=False, **self._pool_options())
         self._loop: asyncio.AbstractEventLoop | None = None
         self._setup_lock: asyncio.Lock | None = None
 

@@ -142,24 +142,19 @@ class SQLiteStore(BaseStore):
         embed_batch_size: int = 256,
         read_only: bool | None = None,
     ) -> None:
-        if search_mode not in _MODES:
-            raise ValueError(f"search_mode must be one of {_MODES}, got {search_mode!r}")
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
         self.path = str(path)
         self.search_mode: SearchMode = search_mode
-        self.ranking = ranking or RankingWeights()
+        self.index_config, self.embeddings, self._fields, self.ranking = _search_settings(
+            index, search_mode, ranking
+        )
+        self._late = bool(self.ranking.late_interaction)
         self.ttl_config = ttl
         self.default_origin = origin
         self.record_history = history
         self.busy_timeout = busy_timeout
         self.embed_batch_size = embed_batch_size
-        self.index_config, self.embeddings, self._fields = _resolve_index(index, search_mode)
-        tokens = search_mode == "hybrid" and isinstance(self.embeddings, TokenEmbeddings)
-        self.ranking = self.ranking.resolved(token_vectors=tokens)
-        self._late = bool(self.ranking.late_interaction)
-        if self._late:
-            _check_late_interaction(self.embeddings, search_mode)
         self._index = VectorIndex(self.index_config["dims"]) if self.embeddings else None
         self._lock = threading.RLock()
         self._next_sweep = 0.0
@@ -624,6 +619,21 @@ class _IndexChanges:
             keep = ~np.isin(ids, list(self._removes))
             ids, rows = ids[keep], rows[keep]
         index.add(ids, rows)
+
+
+def _search_settings(
+    index: IndexConfig | None, mode: str, ranking: RankingWeights | None
+) -> tuple[dict | None, Any, list | None, RankingWeights]:
+    """A store's ``(index config, embedder, index fields, ranking)``, checked (both
+    backends): late interaction resolved from whether the embedder gives token vectors."""
+    if mode not in _MODES:
+        raise ValueError(f"search_mode must be one of {_MODES}, got {mode!r}")
+    config, embeddings, fields = _resolve_index(index, mode)
+    tokens = mode == "hybrid" and isinstance(embeddings, TokenEmbeddings)
+    ranking = (ranking or RankingWeights()).resolved(token_vectors=tokens)
+    if ranking.late_interaction:
+        _check_late_interaction(embeddings, mode)
+    return config, embeddings, fields, ranking
 
 
 def _resolve_index(index: IndexConfig | None, mode: str) -> tuple[dict | None, Any, list | None]:
