@@ -123,15 +123,17 @@ class Reader:
             else {}
         )
         kw_hits: dict[int, tuple[int, float]] = {}
+        rows: dict[int, tuple] = {}  # the candidates' item rows
         if match is not None:
             share = self.weights.keyword_neighbours
-            kw_hits = self._keyword_hits(
-                db, match, op.namespace_prefix, allowed, 2 * pool if share else pool, now
-            )
-            if share and kw_hits:
-                kw_hits = self._keyword_window(db, kw_hits, op.namespace_prefix, allowed, pool, now)
-        ids = list(dict.fromkeys([*vec_hits, *kw_hits]))
-        rows = {row[0]: row for row in db.execute(*_sql.items_by_id_sql(ids, now))}
+            prefix = op.namespace_prefix
+            kw_hits = self._keyword_hits(db, match, prefix, allowed, 2 * pool if share else pool, now)
+            if share and kw_hits:  # turns lend their matches to the live turns near them
+                near = db.execute(*_sql.items_by_id_sql(keyword_window(kw_hits), now)).fetchall()
+                kw_hits = share_keyword_hits(kw_hits, near, prefix, allowed, share, pool)
+                rows = {row[0]: row for row in near if row[0] in kw_hits}
+        ids = [i for i in dict.fromkeys([*vec_hits, *kw_hits]) if i not in rows]
+        rows.update((row[0], row) for row in db.execute(*_sql.items_by_id_sql(ids, now)))
         if self.vector_only:
             scored = by_similarity(rows, vec_hits)
         else:
@@ -187,21 +189,6 @@ class Reader:
             if len(hits) < pool and len(top) == cap:
                 hits = db.execute(*_sql.keyword_sql(match, prefix, allowed, now, pool)).fetchall()
         return {rid: (r, score) for r, (rid, score) in enumerate(hits)}
-
-    def _keyword_window(
-        self,
-        db: sqlite3.Connection,
-        hits: dict[int, tuple[int, float]],
-        prefix: tuple[str, ...],
-        allowed: list[int] | None,
-        pool: int,
-        now: int,
-    ) -> dict[int, tuple[int, float]]:
-        """The keyword ``hits`` once turns share their matches with the live turns near
-        them under ``prefix`` and allowed (:func:`share_keyword_hits`), best ``pool``."""
-        rows = db.execute(*_sql.items_by_id_sql(keyword_window(hits), now)).fetchall()
-        share = self.weights.keyword_neighbours
-        return share_keyword_hits(hits, rows, prefix, allowed, share, pool)
 
     def _late(
         self,
