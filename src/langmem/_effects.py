@@ -12,7 +12,7 @@ An effect that raises is thrown back into the flow, which may handle it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -132,13 +132,15 @@ def _run_in_context(effect: Effect):
 Flow = Generator[Effect, Any, T]
 
 
-def drive(flow: Flow[T]) -> T:
-    """Run a flow to completion, performing its effects synchronously."""
+def drive(flow: Flow[T], perform: Callable[[Any], Any] | None = None) -> T:
+    """Run a flow to completion, performing its effects synchronously (``perform``,
+    default ``effect.run()``: a driver whose effects need its resources, e.g. a cursor)."""
+    perform = perform or _run
     try:
         effect = next(flow)
         while True:
             try:
-                result = effect.run()
+                result = perform(effect)
             except Exception as exc:  # handed to the flow, which may recover
                 effect = flow.throw(exc)
             else:
@@ -147,19 +149,29 @@ def drive(flow: Flow[T]) -> T:
         return stop.value
 
 
-async def adrive(flow: Flow[T]) -> T:
-    """Run a flow to completion, performing its effects asynchronously."""
+async def adrive(flow: Flow[T], perform: Callable[[Any], Awaitable[Any]] | None = None) -> T:
+    """Run a flow to completion, performing its effects asynchronously (``perform``,
+    default ``effect.arun()``)."""
+    perform = perform or _arun
     try:
         effect = next(flow)
         while True:
             try:
-                result = await effect.arun()
+                result = await perform(effect)
             except Exception as exc:  # handed to the flow, which may recover
                 effect = flow.throw(exc)
             else:
                 effect = flow.send(result)
     except StopIteration as stop:
         return stop.value
+
+
+def _run(effect: Effect) -> Any:
+    return effect.run()
+
+
+def _arun(effect: Effect) -> Awaitable[Any]:
+    return effect.arun()
 
 
 class FlowRunnable(Runnable[Input, Output]):

@@ -66,6 +66,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         'PostgresStore needs psycopg 3: pip install "langmem-plus[postgres]"'
     ) from exc
 
+from langmem._effects import adrive, drive
 from langmem.errors import ConfigurationError
 from langmem.store import _pg
 from langmem.store._open import embedder_name
@@ -769,17 +770,7 @@ class PostgresStore(_PostgresBase):
         self.close()
 
     def _drive(self, flow: Flow, cur: psycopg.Cursor | None = None) -> Any:
-        try:
-            effect = next(flow)
-            while True:
-                try:
-                    result = self._perform(effect, cur)
-                except Exception as exc:  # handed to the flow, which may explain it
-                    effect = flow.throw(exc)
-                else:
-                    effect = flow.send(result)
-        except StopIteration as stop:
-            return stop.value
+        return drive(flow, lambda effect: self._perform(effect, cur))
 
     def _perform(self, effect: Any, cur: psycopg.Cursor | None) -> Any:
         if isinstance(effect, (_Sql, _Pipeline)):
@@ -859,17 +850,7 @@ class AsyncPostgresStore(_PostgresBase):
         return await self._run(flow)
 
     async def _run(self, flow: Flow, cur: psycopg.AsyncCursor | None = None) -> Any:
-        try:
-            effect = next(flow)
-            while True:
-                try:
-                    result = await self._perform(effect, cur)
-                except Exception as exc:  # handed to the flow, which may explain it
-                    effect = flow.throw(exc)
-                else:
-                    effect = flow.send(result)
-        except StopIteration as stop:
-            return stop.value
+        return await adrive(flow, lambda effect: self._perform(effect, cur))
 
     async def _perform(self, effect: Any, cur: psycopg.AsyncCursor | None) -> Any:
         if isinstance(effect, (_Sql, _Pipeline)):
