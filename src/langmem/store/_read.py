@@ -42,6 +42,9 @@ __all__ = [
     "fuse",
     "item_from_row",
     "keyword_window",
+    "late_from_rows",
+    "late_neighbours",
+    "late_window",
     "now_us",
     "select_namespaces",
     "share_keyword_hits",
@@ -207,19 +210,11 @@ class Reader:
         ``prefix`` and allowed by the filter.
         """
         assert self.index is not None
-        window = set(turns) if self.weights.neighbours else set()
-        near = sorted({j for i in window for j in (i - 1, i + 1)}.difference(ids))
-        if near:
-            rows = db.execute(*_sql.items_by_id_sql(near, now))
-            window.update(row[0] for row in rows if is_turn(json.loads(row[3])))
-        read = [*ids, *(j for j in near if j in window)]
-        parts: dict[int, tuple[str, list[TokenVectors]]] = {}
-        for item, ns, blob in db.execute(*_sql.token_rows_sql(read, prefix, allowed, now)):
-            parts.setdefault(item, (ns, []))[1].append(
-                TokenVectors.from_bytes(blob, self.index.dims)
-            )
-        tokens = {i: (ns, TokenVectors.concat(ts)) for i, (ns, ts) in parts.items()}
-        return late_scores(query, tokens, ids, window=window, turns=turns)
+        near = late_neighbours(ids, turns, self.weights.neighbours)
+        rows = db.execute(*_sql.items_by_id_sql(near, now)).fetchall() if near else []
+        window, read = late_window(ids, turns, self.weights.neighbours, rows)
+        token_rows = db.execute(*_sql.token_rows_sql(read, prefix, allowed, now))
+        return late_from_rows(query, ids, turns, window, token_rows, self.index.dims)
 
     def _vector_hits(
         self,
@@ -394,6 +389,41 @@ def _candidate(
         late_window=late[1] if late else None,
         speaker=speaker_of(value),
     )
+
+
+def late_neighbours(ids: Sequence[int], turns: set[int], neighbours: float) -> list[int]:
+    """With ``neighbours``, the non-candidate ids adjacent to candidate turns (their rows
+    decide which of them are turns too: :func:`late_window`)."""
+    if not neighbours:
+        return []
+    return sorted({j for i in turns for j in (i - 1, i + 1)}.difference(ids))
+
+
+def late_window(
+    ids: Sequence[int], turns: set[int], neighbours: float, near_rows: Iterable[tuple]
+) -> tuple[set[int], list[int]]:
+    """``(the turns that get the window view, the item ids whose tokens to read)``, given
+    the live item rows of :func:`late_neighbours`."""
+    window = set(turns) if neighbours else set()
+    near = [row[0] for row in near_rows if is_turn(json.loads(row[3]))]
+    window.update(near)
+    return window, [*ids, *near]
+
+
+def late_from_rows(
+    query: TokenVectors,
+    ids: Sequence[int],
+    turns: set[int],
+    window: set[int],
+    token_rows: Iterable[tuple],
+    dims: int,
+) -> dict[int, tuple[float, float | None]]:
+    """:func:`late_scores` of the candidates from ``token_rows_sql``'s rows."""
+    parts: dict[int, tuple[str, list[TokenVectors]]] = {}
+    for item, ns, blob in token_rows:
+        parts.setdefault(item, (ns, []))[1].append(TokenVectors.from_bytes(bytes(blob), dims))
+    tokens = {i: (ns, TokenVectors.concat(ts)) for i, (ns, ts) in parts.items()}
+    return late_scores(query, tokens, ids, window=window, turns=turns)
 
 
 def by_similarity(

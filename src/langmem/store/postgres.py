@@ -77,6 +77,9 @@ from langmem.store._read import (
     fuse,
     item_from_row,
     keyword_window,
+    late_from_rows,
+    late_neighbours,
+    late_window,
     now_us,
     select_namespaces,
     share_keyword_hits,
@@ -85,8 +88,8 @@ from langmem.store._read import (
 )
 from langmem.store._sql import ns_text, ns_tuple
 from langmem.store.history import HistoryEntry, current_origin, recording_origin
-from langmem.store.late import TokenVectors, late_scores
-from langmem.store.ranking import RankingWeights, is_turn, query_terms
+from langmem.store.late import TokenVectors
+from langmem.store.ranking import RankingWeights, query_terms
 from langmem.store.sqlite import (
     SearchMode,
     SQLiteStore,
@@ -523,18 +526,11 @@ class _PostgresBase(BaseStore):
         now: int,
     ) -> Flow:
         """Late-interaction scores of the candidates (as ``_read.Reader._late``)."""
-        window = set(turns) if self.ranking.neighbours else set()
-        near = sorted({j for i in window for j in (i - 1, i + 1)}.difference(ids))
-        if near:
-            rows = yield _Sql(*_pg.items_by_id_sql(near, now))
-            window.update(row[0] for row in rows if is_turn(json.loads(row[3])))
-        read = [*ids, *(j for j in near if j in window)]
-        dims = self.index_config["dims"]
-        parts: dict[int, tuple[str, list[TokenVectors]]] = {}
-        for item, ns, blob in (yield _Sql(*_pg.token_rows_sql(read, prefix, allowed, now))):
-            parts.setdefault(item, (ns, []))[1].append(TokenVectors.from_bytes(bytes(blob), dims))
-        tokens = {i: (ns, TokenVectors.concat(ts)) for i, (ns, ts) in parts.items()}
-        return late_scores(query, tokens, ids, window=window, turns=turns)
+        near = late_neighbours(ids, turns, self.ranking.neighbours)
+        rows = (yield _Sql(*_pg.items_by_id_sql(near, now))) if near else []
+        window, read = late_window(ids, turns, self.ranking.neighbours, rows)
+        token_rows = yield _Sql(*_pg.token_rows_sql(read, prefix, allowed, now))
+        return late_from_rows(query, ids, turns, window, token_rows, self.index_config["dims"])
 
     def _scan_flow(self, op: SearchOp, now: int) -> Flow:
         if op.filter:
