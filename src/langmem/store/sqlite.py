@@ -71,6 +71,7 @@ from langgraph.store.base import (
 
 from langmem.errors import ConfigurationError
 from langmem.store import _sql
+from langmem.store._checkpoint import Checkpointer
 from langmem.store._open import (  # inspect_database: re-exported for the CLI
     check_database,
     check_embedder,
@@ -100,7 +101,10 @@ logger = logging.getLogger(__name__)
 
 SearchMode = Literal["hybrid", "vector", "keyword"]
 _MODES = ("hybrid", "vector", "keyword")
-_WAL_AUTOCHECKPOINT_PAGES = 10_000
+# Checkpoint (in the background) every ~40 MB of WAL, not SQLite's 4 MB: a put touches
+# ~17 pages (items, FTS5, vectors, history), so the default would copy and sync the same
+# hot pages every ~60 single puts.
+_CHECKPOINT_PAGES = 10_000
 
 
 class SQLiteStore(BaseStore):
@@ -175,6 +179,10 @@ class SQLiteStore(BaseStore):
         else:
             self._configure(synchronous)
             migrate(self._db)
+        self._checkpointer: Checkpointer | None = None
+        if not self.read_only and self.path != ":memory:":
+            self._checkpointer = Checkpointer(self.path, self._db, pages=_CHECKPOINT_PAGES)
+            weakref.finalize(self, self._checkpointer.close)
         if self.embeddings is not None:
             name = embedder_name(self.index_config["embed"], self.embeddings)
             check_embedder(
@@ -340,6 +348,8 @@ class SQLiteStore(BaseStore):
                     with contextlib.suppress(TimeoutError):
                         self.busy_timeout = 0.0
                         self.compact()
+                if self._checkpointer is not None:
+                    self._checkpointer.close()
                 self._db.close()
                 self._db = None
             if self._index is not None:
@@ -357,10 +367,6 @@ class SQLiteStore(BaseStore):
         db = self._conn()
         if self.path != ":memory:":
             db.execute("PRAGMA journal_mode = WAL")
-            # Checkpoint every ~40 MB of WAL, not SQLite's 4 MB: a put touches ~17 pages
-            # (items, FTS5, vectors, history), so the default checkpoints (and fsyncs) every
-            # ~60 single puts, rewriting the same hot pages each time. Commits stay durable.
-            db.execute(f"PRAGMA wal_autocheckpoint = {_WAL_AUTOCHECKPOINT_PAGES}")
         db.execute(f"PRAGMA synchronous = {synchronous}")
         db.execute("PRAGMA secure_delete = ON")
 
@@ -447,6 +453,8 @@ class SQLiteStore(BaseStore):
             if changes and self._index is not None:
                 changes.apply(self._index)
                 self._vectors_version = version
+            if write and self._checkpointer is not None:
+                self._checkpointer.committed(db)
             return result
 
     def _write(
