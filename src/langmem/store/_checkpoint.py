@@ -6,9 +6,10 @@ Here the store's connection never checkpoints on its own (``wal_autocheckpoint =
 0``). After each write it compares the log's size with a threshold (one ``stat``)
 and, past it, wakes a thread whose own connection runs a ``PASSIVE`` checkpoint,
 which blocks no reader or writer. The log can only restart from its beginning
-once every frame is copied, and writes go on during the thread's pass, so the
-writer's next commit after the pass copies the few frames written meanwhile
-itself; the write after that restarts the log (``journal_size_limit = 0``
+once every frame is copied, and writes go on during the thread's pass: after a
+pass, the writer's next commit copies the frames written meanwhile itself when
+they are few (a tenth of a threshold), else the thread runs another pass; the
+write after that restarts the log (``journal_size_limit = 0``
 truncates it then, so its size is what it holds since the last restart). Should
 the log pass four thresholds while the thread copies, the writer waits for the
 pass to end and checkpoints itself, which bounds the log. Commits are as durable as before: each is in the
@@ -34,7 +35,9 @@ class Checkpointer:
         db.execute("PRAGMA wal_autocheckpoint = 0")
         db.execute("PRAGMA journal_size_limit = 0")
         self._wal = f"{path}-wal"
+        self._frame = page_size + 24  # a log frame: header and page, after a 32-byte header
         self._threshold = pages * page_size
+        self._copied = 0  # frames of the log the last pass copied
         self._wake = threading.Event()
         self._state = "idle"  # "idle" -> "running" (the thread's pass) -> "done" -> "idle"
         self._passed = threading.Event()  # set when a pass ends
@@ -45,14 +48,15 @@ class Checkpointer:
 
     def committed(self, db: sqlite3.Connection) -> None:
         """Called by the writer after each commit, on its connection ``db``."""
-        if self._state == "done":  # copy what was written during the pass: the log can restart
-            self._state = "idle"
-            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            return
         try:
             size = os.stat(self._wal).st_size
         except OSError:
             return
+        if self._state == "done":  # what was written during the pass: copy it, or pass again
+            self._state = "idle"
+            if (size - 32) // self._frame - self._copied <= self._threshold // (10 * self._frame):
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")  # the log can restart
+                return
         if size > 4 * self._threshold:  # the thread fell behind: wait for it, then copy the rest
             if self._state == "running":
                 self._passed.wait()
@@ -78,9 +82,10 @@ class Checkpointer:
             if self._stopping:
                 return
             try:
-                self._own.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                row = self._own.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                self._copied = max(row[2], 0)  # -1 when it could not run
             except sqlite3.Error:
-                pass  # busy (e.g. compact() checkpointing): a later pass copies it
+                self._copied = 0  # busy (e.g. compact() checkpointing): pass again
             finally:
                 self._state = "done"
                 self._passed.set()

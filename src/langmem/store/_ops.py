@@ -195,6 +195,10 @@ def extract_texts(value: dict, paths: Fields) -> list[tuple[str, str]]:
     """The ``(path, text)`` pairs to index, as LangGraph names them (``path.i`` for lists)."""
     pairs: list[tuple[str, str]] = []
     for path, tokens in paths:
+        text = value.get(path) if path.isidentifier() else None
+        if isinstance(text, str):  # a top-level string field, as LangGraph reads it
+            pairs.append((path, text))
+            continue
         texts = get_text_at_path(value, tokens)
         if len(texts) == 1:
             pairs.append((path, texts[0]))
