@@ -116,7 +116,7 @@ def pcts(ms: list[float]) -> dict:
 def uncapped_keyword_hits(db, match, prefix, allowed, pool, now):
     """The keyword side before issue 15: one join query, BM25 computed for every match."""
     rows = db.execute(*_sql.keyword_sql(match, prefix, allowed, now, pool))
-    return {rid: (r, score) for r, (rid, score) in enumerate(rows)}
+    return {rid: (r, score) for r, (rid, score) in enumerate(rows)}, {}
 
 
 def hybrid_ab(store: SQLiteStore, texts: list[str], ns: tuple[str, ...] = ("bench",)) -> dict:

@@ -146,7 +146,8 @@ def test_capped_search_returns_what_an_uncapped_one_does(monkeypatch, scored):
     def run() -> list[list[tuple[str, float]]]:
         return [[(it.key, round(it.score, 9)) for it in s.search(ns, **q)] for ns, q in searches]
 
-    monkeypatch.setattr(_read, "_rarest", lambda db, match, budget: match)  # tested above
+    # Pruning is tested above: here every term is scored.
+    monkeypatch.setattr(_read, "_rarest", lambda terms, counts, budget: " OR ".join(terms))
     monkeypatch.setattr(_read, "_KEYWORD_SCORED", scored)
     capped = run()
     monkeypatch.setattr(_read, "_KEYWORD_CAP", 10**6)

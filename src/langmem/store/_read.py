@@ -130,13 +130,20 @@ class Reader:
         if match is not None:
             share = self.weights.keyword_neighbours
             prefix = op.namespace_prefix
-            kw_hits = self._keyword_hits(db, match, prefix, allowed, 2 * pool if share else pool, now)
+            kw_hits, read = self._keyword_hits(
+                db, match, prefix, allowed, 2 * pool if share else pool, now
+            )
+            rows = {i: read[i] for i in kw_hits if i in read}
             if share and kw_hits:  # turns lend their matches to the live turns near them
-                near = db.execute(*_sql.items_by_id_sql(keyword_window(kw_hits), now)).fetchall()
+                near = list(rows.values())
+                if missing := [i for i in kw_hits if i not in rows]:
+                    near += db.execute(*_sql.items_by_id_sql(missing, now)).fetchall()
+                if window := keyword_window(kw_hits, near):
+                    near += db.execute(*_sql.items_by_id_sql(window, now)).fetchall()
                 kw_hits = share_keyword_hits(kw_hits, near, prefix, allowed, share, pool)
                 rows = {row[0]: row for row in near if row[0] in kw_hits}
-        ids = [i for i in dict.fromkeys([*vec_hits, *kw_hits]) if i not in rows]
-        rows.update((row[0], row) for row in db.execute(*_sql.items_by_id_sql(ids, now)))
+        if ids := [i for i in dict.fromkeys([*vec_hits, *kw_hits]) if i not in rows]:
+            rows.update((row[0], row) for row in db.execute(*_sql.items_by_id_sql(ids, now)))
         if self.vector_only:
             scored = by_similarity(rows, vec_hits)
         else:
@@ -165,33 +172,42 @@ class Reader:
         allowed: list[int] | None,
         pool: int,
         now: int,
-    ) -> dict[int, tuple[int, float]]:
-        """``item id -> (rank, bm25)`` of the best keyword matches the search may return.
+    ) -> tuple[dict[int, tuple[int, float]], dict[int, tuple]]:
+        """``item id -> (rank, bm25)`` of the best keyword matches the search may return,
+        and the item rows it read on the way (of some or all of them).
 
         FTS5 computes BM25 for every match it orders, so at most
         ``_KEYWORD_SCORED * pool`` items are scored where that is exact: a
-        namespace or filter that holds no more items is scored alone. Otherwise
-        the ``_KEYWORD_CAP * pool`` best matches of the whole index come first,
-        without a join per match; those that are live, under ``prefix`` and
-        allowed are the answer when there are ``pool`` of them or no more
-        matches, else all matches within the allowed items are scored. When the
-        terms together match more than the budget, that first query scores only
-        the rarest of them (the common ones weigh least in BM25).
+        namespace or filter holding no more items (nor more than the terms
+        match) is scored alone. Otherwise the ``_KEYWORD_CAP * pool`` best
+        matches of the whole index come first, without a join per match; those
+        that are live, under ``prefix`` and allowed are the answer when there
+        are ``pool`` of them or no more matches, else all matches within the
+        allowed items are scored. When the terms together match more than the
+        budget, that first query scores only the rarest of them (the common ones
+        weigh least in BM25).
         """
         cap, budget = _KEYWORD_CAP * pool, _KEYWORD_SCORED * pool
-        among = allowed
-        if among is None and prefix and _count_items(db, prefix, budget + 1) <= budget:
-            among = [row[0] for row in db.execute(*_sql.live_ids_under_sql(prefix, now, budget))]
+        terms = match.split(" OR ")
+        counts = [row[0] for row in db.execute(*_sql.term_counts_sql(terms))]
+        if not any(counts):
+            return {}, {}
+        among, rows = allowed, {}
+        # A namespace holding more items than the terms match is no cheaper to score alone.
+        small = min(budget, sum(counts))
+        if among is None and prefix and _count_items(db, prefix, small + 1) <= small:
+            among = [row[0] for row in db.execute(*_sql.live_ids_under_sql(prefix, now, small))]
         if among is not None and len(among) <= budget:
             hits = db.execute(*_sql.keyword_among_sql(match, among, pool)).fetchall()
         else:
-            top = db.execute(*_sql.keyword_top_sql(_rarest(db, match, budget), cap)).fetchall()
-            sql, params = _sql.live_ids_sql([rid for rid, _ in top], prefix, allowed, now)
-            ok = {row[0] for row in db.execute(sql, params)}
-            hits = [(rid, score) for rid, score in top if rid in ok][:pool]
+            rarest = _rarest(terms, counts, budget)
+            top = db.execute(*_sql.keyword_top_sql(rarest, cap)).fetchall()
+            sql, params = _sql.live_items_sql([rid for rid, _ in top], prefix, allowed, now)
+            rows = {row[0]: row for row in db.execute(sql, params)}
+            hits = [(rid, score) for rid, score in top if rid in rows][:pool]
             if len(hits) < pool and len(top) == cap:
                 hits = db.execute(*_sql.keyword_sql(match, prefix, allowed, now, pool)).fetchall()
-        return {rid: (r, score) for r, (rid, score) in enumerate(hits)}
+        return {rid: (r, score) for r, (rid, score) in enumerate(hits)}, rows
 
     def _late(
         self,
@@ -336,15 +352,11 @@ def select_namespaces(
     return sorted(set(namespaces))[op.offset : op.offset + op.limit]
 
 
-def _rarest(db: sqlite3.Connection, match: str, budget: int) -> str:
-    """``match`` (``fts_query``'s quoted terms OR-ed) keeping its rarest terms, as many
-    as match at most ``budget`` items together (at least one); all if they fit."""
-    terms = match.split(" OR ")
-    if len(terms) == 1:
-        return match
-    counts = [row[0] for row in db.execute(*_sql.term_counts_sql(terms))]
+def _rarest(terms: Sequence[str], counts: Sequence[int], budget: int) -> str:
+    """The ``MATCH`` of ``terms`` (``fts_query``'s quoted words) keeping the rarest by their
+    match ``counts``, as many as match at most ``budget`` items together (at least one)."""
     if sum(counts) <= budget:
-        return match
+        return " OR ".join(terms)
     kept, total = [], 0
     for n, i in sorted(zip(counts, range(len(terms)))):
         if kept and total + n > budget:
@@ -468,9 +480,13 @@ def fuse(
     return [(rows[c.rowid], score) for c, score in rank(candidates, weights, dt(now))]
 
 
-def keyword_window(hits: Mapping[int, Any], span: int = KEYWORD_SPAN) -> list[int]:
-    """The item ids within ``span`` of a keyword hit: where its turn may lend its match."""
-    return sorted({j for i in hits for j in range(i - span, i + span + 1)})
+def keyword_window(
+    hits: Mapping[int, Any], rows: Sequence[tuple], span: int = KEYWORD_SPAN
+) -> list[int]:
+    """The item ids within ``span`` of the keyword hits that are turns (``rows``: the
+    hits' item rows), where they may lend their match; ids of ``rows`` left out."""
+    turns = [row[0] for row in rows if row[0] in hits and is_turn(json.loads(row[3]))]
+    return sorted({j for i in turns for j in range(i - span, i + span + 1)} - {r[0] for r in rows})
 
 
 def share_keyword_hits(
@@ -482,8 +498,8 @@ def share_keyword_hits(
     pool: int,
 ) -> dict[int, tuple[int, float]]:
     """``hits`` after :func:`~langmem.store.ranking.spread_keyword_hits` among the live
-    item ``rows`` of their :func:`keyword_window` that are turns under ``prefix`` and
-    ``allowed`` (both backends read those rows, then call this)."""
+    item ``rows`` of the hits and their :func:`keyword_window` that are turns under
+    ``prefix`` and ``allowed`` (both backends read those rows, then call this)."""
     under, ok = _sql.ns_text(prefix), None if allowed is None else set(allowed)
     turns = {
         row[0]: row[1]

@@ -194,15 +194,15 @@ def term_counts_sql(terms: Sequence[str]) -> Sql:
     )
 
 
-def live_ids_sql(
+def live_items_sql(
     ids: Sequence[int], prefix: Sequence[str], item_ids: Sequence[int] | None, now: int
 ) -> Sql:
-    """Which of ``ids`` are live items under ``prefix`` and among ``item_ids``."""
+    """The rows of those of ``ids`` that are live items under ``prefix`` and among ``item_ids``."""
     where, params = ids_clause(ids, "id")
     ns_where, ns_params = prefix_clause(prefix)
     ok_where, ok_params = ids_clause(item_ids, "id")
     return (
-        f"SELECT id FROM items WHERE {where} AND {ns_where} AND {ok_where} AND {LIVE}",
+        f"SELECT {ITEM_COLUMNS} FROM items WHERE {where} AND {ns_where} AND {ok_where} AND {LIVE}",
         (*params, *ns_params, *ok_params, now),
     )
 

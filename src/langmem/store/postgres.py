@@ -495,7 +495,9 @@ class _PostgresBase(BaseStore):
         kw_hits = {row[0]: (r, float(row[1])) for r, row in enumerate(kw_rows)}
         found = {row[0]: row[2:] for row in [*kw_rows, *vec_rows]}
         if share and kw_hits:  # turns lend their matches to the turns near them
-            near = yield _Sql(*_pg.items_by_id_sql(keyword_window(kw_hits), now))
+            near = [found[i] for i in kw_hits]
+            if window := keyword_window(kw_hits, near):
+                near += yield _Sql(*_pg.items_by_id_sql(window, now))
             kw_hits = share_keyword_hits(kw_hits, near, prefix, allowed, share, pool)
             found.update((row[0], row) for row in near)
         rows = {i: found[i] for i in dict.fromkeys([*vec_hits, *kw_hits])}
