@@ -12,6 +12,7 @@ import math
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -56,6 +57,8 @@ __all__ = [
 _SMALL = 512
 # Only indexes at least this large check a namespace's size first (below, a scan is cheaper).
 _PROBE_MIN = 32_768
+# Runs a hybrid search's vector scan (numpy/faiss, off the GIL) while SQLite matches keywords.
+_AHEAD = ThreadPoolExecutor(4, thread_name_prefix="langmem-search")
 # The largest k a whole-index retry asks for (each hit costs an SQL owner lookup).
 _RETRY_MAX = 1_024
 # Keyword search reads this many best matches per candidate it needs before filtering...
@@ -120,11 +123,13 @@ class Reader:
         pool = op.limit + op.offset
         if not self.vector_only:
             pool = max(self.weights.candidates, pool)
-        vec_hits = (
-            self._vector_hits(db, query_vector, op.namespace_prefix, allowed, pool, now)
-            if query_vector is not None
-            else {}
-        )
+        q = None if query_vector is None else np.asarray(query_vector, dtype=np.float32)
+        restrict = scan = None
+        if q is not None:
+            restrict = self._restriction(db, op.namespace_prefix, allowed)
+            if restrict is None and match is not None:  # scan the index while FTS5 matches
+                assert self.index is not None
+                scan = _AHEAD.submit(self.index.search, q, 2 * pool * self.vectors_per_item)
         kw_hits: dict[int, tuple[int, float]] = {}
         rows: dict[int, tuple] = {}  # the candidates' item rows
         if match is not None:
@@ -142,6 +147,11 @@ class Reader:
                     near += db.execute(*_sql.items_by_id_sql(window, now)).fetchall()
                 kw_hits = share_keyword_hits(kw_hits, near, prefix, allowed, share, pool)
                 rows = {row[0]: row for row in near if row[0] in kw_hits}
+        vec_hits = (
+            {}
+            if q is None
+            else self._vector_hits(db, q, op.namespace_prefix, allowed, pool, now, restrict, scan)
+        )
         if ids := [i for i in dict.fromkeys([*vec_hits, *kw_hits]) if i not in rows]:
             rows.update((row[0], row) for row in db.execute(*_sql.items_by_id_sql(ids, now)))
         if self.vector_only:
@@ -232,38 +242,49 @@ class Reader:
         token_rows = db.execute(*_sql.token_rows_sql(read, prefix, allowed, now))
         return late_from_rows(query, ids, turns, window, token_rows, self.index.dims)
 
+    def _restriction(
+        self, db: sqlite3.Connection, prefix: tuple[str, ...], allowed: list[int] | None
+    ) -> list[int] | None:
+        """The vector ids to score directly when the namespace (or filter) is small,
+        else ``None``: the whole index is searched."""
+        assert self.index is not None
+        if allowed is not None and len(allowed) * self.vectors_per_item <= _SMALL:
+            return self._allowed_vectors(db, prefix, allowed)
+        if allowed is None and prefix and len(self.index) >= _PROBE_MIN:
+            cap = _SMALL // self.vectors_per_item
+            if _count_items(db, prefix, cap + 1) <= cap:
+                return self._allowed_vectors(db, prefix, None)
+        return None
+
     def _vector_hits(
         self,
         db: sqlite3.Connection,
-        query: Any,
+        q: np.ndarray,
         prefix: tuple[str, ...],
         allowed: list[int] | None,
         pool: int,
         now: int,
+        restrict: list[int] | None,
+        scan: Future | None = None,
     ) -> dict[int, tuple[int, float]]:
         """``item id -> (rank, best similarity)`` of the nearest allowed items.
 
         Exact whatever the namespace: the nearest allowed items among the
         ``k`` nearest vectors of the whole index are the nearest allowed items
-        overall. A small namespace (or filter) is scored directly; otherwise the
-        whole index is searched for twice the pool, then once more with ``k``
-        sized from the share of allowed hits, and only if that still falls short
-        is the scan restricted to the allowed vectors (it reads all their ids).
+        overall. A small namespace (or filter) is scored directly (``restrict``);
+        otherwise the whole index is searched for twice the pool (``scan``: that
+        search, started earlier), then once more with ``k`` sized from the share
+        of allowed hits, and only if that still falls short is the scan
+        restricted to the allowed vectors (it reads all their ids).
         """
         assert self.index is not None
-        q = np.asarray(query, dtype=np.float32)
-        need = pool * self.vectors_per_item
-        if allowed is not None and len(allowed) * self.vectors_per_item <= _SMALL:
-            restrict = self._allowed_vectors(db, prefix, allowed)
+        if restrict is not None:
             return self._restricted_hits(db, q, pool, restrict, prefix, allowed, now)
-        if allowed is None and prefix and len(self.index) >= _PROBE_MIN:
-            cap = _SMALL // self.vectors_per_item
-            if _count_items(db, prefix, cap + 1) <= cap:
-                restrict = self._allowed_vectors(db, prefix, None)
-                return self._restricted_hits(db, q, pool, restrict, prefix, None, now)
+        need = pool * self.vectors_per_item
         k = 2 * need
         for _ in range(2):
-            vec_ids, sims = self.index.search(q, k)
+            vec_ids, sims = scan.result() if scan is not None else self.index.search(q, k)
+            scan = None
             best = self._owned(db, vec_ids, sims, prefix, allowed, now)
             if len(best) >= pool or len(vec_ids) < k:  # enough, or the whole index seen
                 return _ranked(best, pool)
