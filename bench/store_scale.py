@@ -113,7 +113,7 @@ def pcts(ms: list[float]) -> dict:
     return {"p50": round(statistics.median(ms), 3), "p95": round(ms[int(0.95 * (len(ms) - 1))], 3)}
 
 
-def uncapped_keyword_hits(db, match, prefix, allowed, pool, now):
+def uncapped_keyword_hits(db, match, prefix, allowed, pool, now, budget):
     """The keyword side before issue 15: one join query, BM25 computed for every match."""
     rows = db.execute(*_sql.keyword_sql(match, prefix, allowed, now, pool))
     return {rid: (r, score) for r, (rid, score) in enumerate(rows)}, {}

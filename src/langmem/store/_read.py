@@ -63,7 +63,8 @@ _AHEAD = ThreadPoolExecutor(4, thread_name_prefix="langmem-search")
 _RETRY_MAX = 1_024
 # Keyword search reads this many best matches per candidate it needs before filtering...
 _KEYWORD_CAP = 2
-# ...and scores (FTS5 computes BM25 for every match) at most this many matches per candidate.
+# ...and scores (FTS5 computes BM25 for every match) at most this many matches per candidate
+# of the fusion.
 _KEYWORD_SCORED = 80
 
 
@@ -135,8 +136,10 @@ class Reader:
         if match is not None:
             share = self.weights.keyword_neighbours
             prefix = op.namespace_prefix
+            # Turns that share matches need more keyword candidates (the budget stays).
+            kw_pool = 2 * pool if share else pool
             kw_hits, read = self._keyword_hits(
-                db, match, prefix, allowed, 2 * pool if share else pool, now
+                db, match, prefix, allowed, kw_pool, now, _KEYWORD_SCORED * pool
             )
             rows = {i: read[i] for i in kw_hits if i in read}
             if share and kw_hits:  # turns lend their matches to the live turns near them
@@ -182,12 +185,13 @@ class Reader:
         allowed: list[int] | None,
         pool: int,
         now: int,
+        budget: int,
     ) -> tuple[dict[int, tuple[int, float]], dict[int, tuple]]:
         """``item id -> (rank, bm25)`` of the best keyword matches the search may return,
         and the item rows it read on the way (of some or all of them).
 
-        FTS5 computes BM25 for every match it orders, so at most
-        ``_KEYWORD_SCORED * pool`` items are scored where that is exact: a
+        FTS5 computes BM25 for every match it orders, so at most ``budget``
+        items are scored where that is exact: a
         namespace or filter holding no more items (nor more than the terms
         match) is scored alone. Otherwise the ``_KEYWORD_CAP * pool`` best
         matches of the whole index come first, without a join per match; those
@@ -197,7 +201,7 @@ class Reader:
         budget, that first query scores only the rarest of them (the common ones
         weigh least in BM25).
         """
-        cap, budget = _KEYWORD_CAP * pool, _KEYWORD_SCORED * pool
+        cap = _KEYWORD_CAP * pool
         terms = match.split(" OR ")
         counts = [row[0] for row in db.execute(*_sql.term_counts_sql(terms))]
         if not any(counts):
