@@ -281,8 +281,10 @@ def keyword_sql(
     ids_where, ids_params = ids_clause(allowed, "i.id")
     return (
         # The query's lexemes some document holds, with their idf; their tsquery (an
-        # InitPlan, so the GIN index serves it); the matches, scored; then each one's
-        # item row by its key (namespace, filter, expiry): never a scan of the namespace.
+        # InitPlan, so the GIN index serves it); the matches, each scored from its own
+        # lexemes that are the query's (marked with weight A and kept: no scan of the
+        # others); then, best first, item rows by key (namespace, filter, expiry) until
+        # ``limit`` pass: never a scan of the namespace.
         "WITH q AS MATERIALIZED (SELECT t.lexeme,"
         " greatest(ln((c.docs - t.df + 0.5)::float8 / (t.df + 0.5)), 1e-6) AS idf,"
         " greatest(c.total_length::float8 / greatest(c.docs, 1), 1e-9) AS avg"
@@ -291,14 +293,15 @@ def keyword_sql(
         " CROSS JOIN langmem_counters c WHERE t.df > 0),"
         " m AS MATERIALIZED (SELECT item_id, body, length FROM langmem_text"
         f" WHERE body @@ (SELECT string_agg({TSQUERY_LEXEME}, ' | ')::tsquery FROM q)),"
-        " s AS MATERIALIZED (SELECT m.item_id,"
-        " -sum(q.idf * cardinality(u.positions) * %(k1p1)s / (cardinality(u.positions)"
-        " + %(k1)s * (1 - %(b)s + %(b)s * m.length / q.avg))) AS score"
-        " FROM m CROSS JOIN LATERAL unnest(m.body) u JOIN q ON q.lexeme = u.lexeme"
-        " GROUP BY m.item_id)"
-        " SELECT s.item_id, s.score, ok.* FROM s CROSS JOIN LATERAL (SELECT"
-        f" {ITEM_COLUMNS} FROM langmem_items i WHERE i.id = s.item_id AND {where}"
-        f" AND {ids_where} AND (i.expires_at IS NULL OR i.expires_at > %(now)s)) ok"
+        " s AS MATERIALIZED (SELECT m.item_id, -(SELECT sum(q.idf * cardinality(u.positions)"
+        " * %(k1p1)s / (cardinality(u.positions) + %(k1)s * (1 - %(b)s + %(b)s * m.length"
+        " / q.avg))) FROM unnest(ts_filter(setweight(m.body, 'A', (SELECT array_agg(lexeme)"
+        " FROM q)), '{a}')) u JOIN q ON q.lexeme = u.lexeme) AS score FROM m)"
+        # Best first, then the item rows until ``limit`` pass: not one lookup per match.
+        " SELECT s.item_id, s.score, ok.* FROM (SELECT * FROM s ORDER BY score, item_id) s"
+        f" CROSS JOIN LATERAL (SELECT {ITEM_COLUMNS} FROM langmem_items i"
+        f" WHERE i.id = s.item_id AND {where} AND {ids_where}"
+        " AND (i.expires_at IS NULL OR i.expires_at > %(now)s)) ok"
         " ORDER BY s.score, s.item_id LIMIT %(limit)s",
         {
             **params,

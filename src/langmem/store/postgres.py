@@ -477,8 +477,9 @@ class _PostgresBase(BaseStore):
         if not vector_only:
             pool = max(self.ranking.candidates, pool)
         # One round trip for the vector and the keyword searches (pipelined), which
-        # return the live items' rows too.
-        k = 2 * pool * self._vectors_per_item
+        # return the live items' rows too. The index scan itself keeps to the namespace
+        # and filter (iterative scans), so ``pool`` items' vectors are enough.
+        k = pool * self._vectors_per_item
         share = self.ranking.keyword_neighbours
         kw_pool = 2 * pool if share else pool
         first = [_Sql(*_pg.keyword_sql(terms, prefix, allowed, now, kw_pool))] if terms else []
