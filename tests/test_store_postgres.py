@@ -140,6 +140,7 @@ def test_setup_is_idempotent_and_concurrent(pg_url):
         "m001_initial",
         "m002_no_content_statistics",
         "m003_hnsw_build_params",
+        "m004_gin_without_pending_list",
     ]
 
 
@@ -307,6 +308,28 @@ def test_the_hnsw_migration_upgrades_an_older_index(pg_url):
     assert _hnsw_options(pg_url) is None
     PostgresStore(pg_url, index=_index()).close()
     assert _hnsw_options(pg_url) == ["ef_construction=128"]
+
+
+def test_the_keyword_index_keeps_no_pending_list_after_upgrade(pg_url):
+    def options() -> list[str] | None:
+        with psycopg.connect(pg_url) as conn:
+            sql = "SELECT reloptions FROM pg_class WHERE relname = 'langmem_text_body'"
+            return conn.execute(sql).fetchone()[0]
+
+    with PostgresStore(pg_url, index=_index()) as store:
+        assert options() == ["fastupdate=off"]
+        with psycopg.connect(pg_url) as conn:  # as a schema made before m004
+            conn.execute("ALTER INDEX langmem_text_body RESET (fastupdate)")
+            conn.execute(
+                "DELETE FROM langmem_migrations WHERE name = 'm004_gin_without_pending_list'"
+            )
+        store.batch([PutOp(("g",), f"k{i}", {"text": f"pending words {i}"}) for i in range(50)])
+    assert options() is None
+    with PostgresStore(pg_url, index=_index()) as store:
+        assert options() == ["fastupdate=off"]
+        assert len(store.search(("g",), query="pending words", limit=100)) == 50
+        with psycopg.connect(pg_url) as conn:  # nothing left in a pending list
+            assert conn.execute("SELECT gin_clean_pending_list('langmem_text_body')").fetchone() == (0,)
 
 
 def test_keyword_search_takes_quotes_and_backslashes(pg_url):
