@@ -9,11 +9,11 @@ which blocks no reader or writer. The log can only restart from its beginning
 once every frame is copied, and writes go on during the thread's pass: after a
 pass, the writer's next commit copies the frames written meanwhile itself when
 they are few (a tenth of a threshold), else the thread runs another pass; the
-write after that restarts the log (``journal_size_limit = 0``
-truncates it then, so its size is what it holds since the last restart). Should
-the log pass four thresholds while the thread copies, the writer waits for the
-pass to end and checkpoints itself, which bounds the log. Commits are as durable as before: each is in the
-log before it is acknowledged, whoever copies it later.
+write after that restarts the log (``journal_size_limit = 0`` truncates it then,
+so its size is what it holds since the last restart). Should the log pass four
+thresholds while the thread copies, the writer waits for the pass to end and
+checkpoints itself, which bounds the log. Commits are as durable as before: each
+is in the log before it is acknowledged, whoever copies it later.
 """
 
 from __future__ import annotations
@@ -71,8 +71,7 @@ class Checkpointer:
         """Stop the thread and close its connection (idempotent)."""
         self._stopping = True
         self._wake.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join()
+        self._thread.join()
         self._own.close()
 
     def _loop(self) -> None:

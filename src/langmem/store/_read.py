@@ -12,7 +12,7 @@ import math
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -57,8 +57,6 @@ __all__ = [
 _SMALL = 512
 # Only indexes at least this large check a namespace's size first (below, a scan is cheaper).
 _PROBE_MIN = 32_768
-# Runs a hybrid search's vector scan (numpy/faiss, off the GIL) while SQLite matches keywords.
-_AHEAD = ThreadPoolExecutor(4, thread_name_prefix="langmem-search")
 # The largest k a whole-index retry asks for (each hit costs an SQL owner lookup).
 _RETRY_MAX = 1_024
 # Keyword search reads this many best matches per candidate it needs before filtering...
@@ -130,7 +128,7 @@ class Reader:
             restrict = self._restriction(db, op.namespace_prefix, allowed)
             if restrict is None and match is not None:  # scan the index while FTS5 matches
                 assert self.index is not None
-                scan = _AHEAD.submit(self.index.search, q, 2 * pool * self.vectors_per_item)
+                scan = self.index.search_soon(q, 2 * pool * self.vectors_per_item)
         kw_hits: dict[int, tuple[int, float]] = {}
         rows: dict[int, tuple] = {}  # the candidates' item rows
         if match is not None:
@@ -190,16 +188,15 @@ class Reader:
         """``item id -> (rank, bm25)`` of the best keyword matches the search may return,
         and the item rows it read on the way (of some or all of them).
 
-        FTS5 computes BM25 for every match it orders, so at most ``budget``
-        items are scored where that is exact: a
-        namespace or filter holding no more items (nor more than the terms
-        match) is scored alone. Otherwise the ``_KEYWORD_CAP * pool`` best
-        matches of the whole index come first, without a join per match; those
-        that are live, under ``prefix`` and allowed are the answer when there
-        are ``pool`` of them or no more matches, else all matches within the
-        allowed items are scored. When the terms together match more than the
-        budget, that first query scores only the rarest of them (the common ones
-        weigh least in BM25).
+        FTS5 computes BM25 for every match it orders, so at most ``budget`` items
+        are scored where that is exact: a namespace or filter holding no more
+        items (nor more than the terms match) is scored alone. Otherwise the
+        ``_KEYWORD_CAP * pool`` best matches of the whole index come first,
+        without a join per match; those that are live, under ``prefix`` and
+        allowed are the answer when there are ``pool`` of them or no more
+        matches, else all matches within the allowed items are scored. When the
+        terms together match more than the budget, that first query scores only
+        the rarest of them (the common ones weigh least in BM25).
         """
         cap = _KEYWORD_CAP * pool
         terms = match.split(" OR ")

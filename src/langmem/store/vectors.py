@@ -36,7 +36,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import faiss
 import numpy as np
@@ -324,6 +324,11 @@ class VectorIndex:
         top = top[np.lexsort((ids[top], -sims[top]))]
         return ids[top], sims[top].astype(np.float32)
 
+    def search_soon(self, query: np.ndarray, k: int) -> Future:
+        """:meth:`search` of the whole index in a thread (the scan releases the GIL):
+        the caller does other work meanwhile, then takes ``.result()``."""
+        return _AHEAD.submit(self.search, query, k)
+
     def _maybe_build(self) -> None:
         """Start building quantized copies for the shards that need one (lock held)."""
         if self._subquantizers is None or self._closed.is_set():
@@ -410,6 +415,8 @@ class VectorIndex:
         return list(pool.map(one, range(n_shards)))
 
 
+# Whole searches started early (search_soon); not the scan pools, which they wait on.
+_AHEAD = ThreadPoolExecutor(4, thread_name_prefix="langmem-search")
 _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
 
