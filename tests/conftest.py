@@ -70,11 +70,3 @@ def store_factory(request, tmp_path):
     yield make
     for store in made:
         store.close()
-
-
-@pytest.fixture(autouse=True)
-def _readme_postgres_url(request, monkeypatch):
-    """The README's Postgres example connects to ``LANGMEM_POSTGRES_URL``: in
-    tests/test_readme.py's run of the Python blocks, a fresh schema on the test server."""
-    if request.node.name == "test_readme_python_blocks_each_run_on_their_own":
-        monkeypatch.setenv("LANGMEM_POSTGRES_URL", request.getfixturevalue("pg_url"))

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 import langmem.knowledge.store_manager  # noqa: F401 - imported before any test patches _models
 from langmem import _models, cli
+from langmem.memory import memory_text
 from langmem.testing import ScriptedChatModel, ai
 
 runner = CliRunner()
@@ -23,6 +24,7 @@ COMMANDS = {
     "update",
     "delete",
     "search",
+    "list",
     "history",
     "erase",
     "namespaces",
@@ -126,11 +128,7 @@ def test_add_get_update_delete_search_history_namespaces_erase(db):
     assert "Alice drinks black tea" in found and "users/alice" in found and " tea " in found
 
     got = json.loads(ok("get", "users/alice", "tea", "--json", *db).stdout)
-    assert got["value"] == {
-        "kind": "Memory",
-        "content": {"content": "Alice drinks black tea"},
-        "importance": 0.6,
-    }
+    assert got["value"] == {"content": "Alice drinks black tea", "importance": 0.6}
     assert got["namespace"] == ["users", "alice"] and got["created_at"] < got["updated_at"]
     assert "Alice drinks black tea" in ok("get", "users/alice", "tea", *db).output
 
@@ -139,7 +137,7 @@ def test_add_get_update_delete_search_history_namespaces_erase(db):
 
     assert ok("namespaces", *db).output.split() == ["users/alice", "users/bob"]
     assert ok("namespaces", "--max-depth", 1, *db).output.split() == ["users"]
-    assert json.loads(ok("namespaces", "--json", *db).stdout) == ["users/alice", "users/bob"]
+    assert json.loads(ok("namespaces", "--json", *db).stdout) == [["users", "alice"], ["users", "bob"]]
 
     ok("delete", "users/alice", key, *db)
     assert invoke("get", "users/alice", key, *db).exit_code == 1
@@ -156,15 +154,26 @@ def test_add_get_update_delete_search_history_namespaces_erase(db):
 def test_json_output_of_every_store_command(db):
     added = json.loads(ok("add", "team", "standup at 10am", "--json", *db).stdout)
     key = added["key"]
-    assert added == {"namespace": ["team"], "key": key}
+    assert added == {"namespace": ["team"], "key": key, "value": {"content": "standup at 10am"}}
     hits = json.loads(ok("search", "team", "standup", "--json", *db).stdout)
     assert [(h["key"], h["namespace"]) for h in hits] == [(key, ["team"])]
     assert isinstance(hits[0]["score"], float)
     updated = json.loads(ok("update", "team", key, "standup at 11am", "--json", *db).stdout)
-    assert updated["value"]["content"]["content"] == "standup at 11am"
-    assert json.loads(ok("delete", "team", key, "--json", *db).stdout)["deleted"] is True
-    erased = json.loads(ok("erase", "team", "--yes", "--json", *db).stdout)
-    assert erased == {"namespace": ["team"], "key": None, "erased": 0}
+    assert updated["value"] == {"content": "standup at 11am"}
+    erased = json.loads(ok("erase", "team", "--key", key, "--yes", "--json", *db).stdout)
+    assert erased == {"namespace": ["team"], "key": key, "erased": 1}
+    ok("add", "team", "retro on Friday", "--key", "retro", *db)
+    assert json.loads(ok("delete", "team", "retro", "--json", *db).stdout)["deleted"] is True
+    # Errors are JSON too (on stderr), with the exit status.
+    gone = invoke("erase", "team", "--yes", "--json", *db)
+    assert gone.exit_code == 1
+    assert json.loads(gone.stderr) == {
+        "error": f"no memories under team in {db[1]}: nothing to erase (see: langmem namespaces)",
+        "exit_code": 1,
+    }
+    assert invoke("history", "team", "retro", *db).exit_code == 1  # its history went too
+    missing = invoke("get", "team", "nope", "--json", *db)
+    assert missing.exit_code == 1 and json.loads(missing.stderr)["exit_code"] == 1
 
 
 @pytest.mark.parametrize("command", ["get", "update", "delete", "history"])
@@ -265,10 +274,17 @@ def test_export_import_round_trip_through_stdout_and_stdin(tmp_path, db):
     ok("add", "users/bob", "Bob is a pilot", "--key", "job", *db)
     ok("add", "team", "standup at 10am", "--key", "standup", *db)
     exported = ok("export", "--history", *db).stdout
-    assert len(exported.splitlines()) == 3
+    header, *lines = exported.splitlines()
+    assert json.loads(header) == {
+        "langmem_export": 1,
+        "count": 3,
+        "index": {"fields": None, "embedder": "hash", "dims": 256},
+    }
+    assert len(lines) == 3
     fresh = ["--db", tmp_path / "fresh.sqlite", "--embed", "hash"]
     assert json.loads(ok("import", "-", "--json", *fresh, input=exported).stdout) == {
-        "imported": 3
+        "imported": 3,
+        "skipped": 0,
     }
     assert ok("export", "--history", *fresh).stdout == exported
     for args in (["get", "users/alice", "tea", "--json"], ["history", "users/alice", "tea", "--json"]):
@@ -276,7 +292,7 @@ def test_export_import_round_trip_through_stdout_and_stdin(tmp_path, db):
 
     one = tmp_path / "bob.jsonl"
     ok("export", "users/bob", "--out", one, *db)
-    assert [json.loads(line)["key"] for line in one.read_text().splitlines()] == ["job"]
+    assert [json.loads(line)["key"] for line in one.read_text().splitlines()[1:]] == ["job"]
     assert "history" not in one.read_text()
     other = ["--db", tmp_path / "bob.sqlite", "--embed", "hash"]
     assert "Imported 1 memory into" in ok("import", one, *other).output
@@ -290,7 +306,7 @@ def test_import_of_a_bad_file_names_the_line_and_writes_nothing(tmp_path, db):
     bad.write_text(good + '{"namespace": ["x"], "key": 1}\n')
     target = tmp_path / "target.sqlite"
     result = invoke("import", bad, "--db", target, "--embed", "hash")
-    assert result.exit_code == 2 and "line 2" in result.output
+    assert result.exit_code == 2 and "line 3" in result.output  # line 1 is the header
     assert not target.exists()
     assert invoke("import", tmp_path / "missing.jsonl", *db).exit_code == 2
 
@@ -378,6 +394,6 @@ def test_demo_at_its_defaults_puts_the_right_turn_first(tmp_path):
             ("Where does Maya work and what does the company do?", "Solaria"),
         ]:
             hits = store.search(cli.DEMO_NAMESPACE, query=question, limit=3)
-            assert answer in cli.text_of(hits[0].value), (question, [h.value for h in hits])
+            assert answer in memory_text(hits[0].value), (question, [h.value for h in hits])
         hits = store.search(cli.DEMO_NAMESPACE, query="Where does Maya work?", limit=3)
-        assert any("Solaria" in cli.text_of(h.value) for h in hits)
+        assert any("Solaria" in memory_text(h.value) for h in hits)

@@ -55,7 +55,8 @@ def test_missing_local_extra_names_the_install_command(monkeypatch):
         "find_spec",
         lambda name, *a: None if name == "sentence_transformers" else real(name, *a),
     )
-    with pytest.raises(ConfigurationError, match=r'torch==2\.13\.0 "langmem-plus\[local\]"'):
+    # The command installs the extra from where this package was installed (the checkout).
+    with pytest.raises(ConfigurationError, match=r"pip install torch==2\.13\.0 -e '/.*\[local\]'"):
         resolve_embeddings("local")
 
 

@@ -47,7 +47,7 @@ class TestResolveChatModel:
             "find_spec",
             lambda name, *a: None if name == "langchain_anthropic" else real(name, *a),
         )
-        with pytest.raises(ConfigurationError, match=r'pip install "langmem-plus\[anthropic\]"'):
+        with pytest.raises(ConfigurationError, match=r"pip install -e '/.*\[anthropic\]'"):
             resolve_chat_model("anthropic:claude-3-5-sonnet-latest")
         monkeypatch.setenv("GROQ_API_KEY", "x")
         monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)

@@ -1,5 +1,6 @@
-"""The README's examples run as written (in a temporary directory): each Python block on its
-own, the import/export commands, and the MCP client configuration."""
+"""The README's examples run as written (in a temporary directory): the Python blocks (in
+order, twice, each in a fresh interpreter), the CLI after the demo, the import/export commands,
+the install instructions and extras, and the MCP client configuration."""
 
 from __future__ import annotations
 
@@ -25,18 +26,91 @@ def section(title: str) -> str:
     return README.read_text().split(f"## {title}", 1)[1].split("\n## ", 1)[0]
 
 
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 @pytest.mark.slow  # loads the local MiniLM embedder
-def test_readme_python_blocks_each_run_on_their_own(tmp_path, monkeypatch, capsys):
+def test_readme_python_blocks_run_twice_alike(tmp_path, pg_url):
+    """Each Python block in a fresh `python -c` (no block leans on another's variables), all of
+    them in order in one directory, twice: every run exits 0, prints no deprecation warning,
+    and the second pass prints what the first did (new memories' random keys aside)."""
     python = blocks("python")
-    assert len(python) >= 2
-    monkeypatch.chdir(tmp_path)
-    for block in python:  # a fresh namespace each: no block leans on another's variables
-        exec(compile(block, str(README), "exec"), {})  # noqa: S102
-    out = capsys.readouterr().out
-    assert out.startswith("created memory ")
+    assert len(python) >= 3
+    env = {**ENV, "LANGMEM_POSTGRES_URL": pg_url}  # the Postgres example's server
+    passes = []
+    for _ in range(2):
+        printed = []
+        for number, block in enumerate(python, 1):
+            run = subprocess.run(
+                [sys.executable, "-c", block], cwd=tmp_path, env=env, capture_output=True, text=True
+            )
+            assert run.returncode == 0, f"block {number}:\n{run.stderr}"
+            assert "deprecat" not in run.stderr.lower(), f"block {number}:\n{run.stderr}"
+            printed.append(UUID.sub("<key>", run.stdout))
+        passes.append(printed)
+    assert passes[0] == passes[1]
+    out = "".join(passes[0])
+    assert out.startswith("created memory <key>")
     assert "Alice prefers dark mode in every app" in out
     assert "['put']" in out
     assert (tmp_path / "memories.sqlite").exists()
+
+
+def test_readme_extras_exist_and_install_from_the_checkout():
+    """langmem-plus is not on any index: every install line points at the checkout (or a
+    wheel built from it), and every extra the README or the scripts name exists."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    root = README.parent
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    extras = set(pyproject["project"]["optional-dependencies"])
+    text = README.read_text()
+    scripts = {name: (root / "scripts" / name).read_text() for name in ("demo", "test")}
+    named = r"(?:langmem-plus|\.|\.whl)\[([\w,\s-]+)\]|extra `\[(\w+)\]`|the `(\w+)` extra"
+    found = set()
+    for source in [text, *scripts.values()]:
+        for groups in re.findall(named, source):
+            found |= {extra.strip() for group in groups for extra in group.split(",") if group}
+    assert {"local", "mcp", "postgres", "openai", "anthropic"} <= found
+    assert found <= extras, f"not in pyproject.toml: {found - extras}"
+    installs = re.findall(r"pip install[^`\n]*", text)
+    assert installs
+    for line in installs:
+        for arg in shlex.split(line)[2:]:
+            assert not re.match(r"langmem(?:[-_]plus)?(?:\[|[<>=!~]|$)", arg), line
+    # The MCP config needs the extra: scripts/demo installs it with the CPU torch pin.
+    [demo] = [line for line in scripts["demo"].splitlines() if "pip install" in line and " -e " in line]
+    assert "torch==2.13.0" in demo and '-e ".[local,mcp]"' in demo
+    mcp = section("Use it from Claude Desktop / any MCP client")
+    assert "scripts/demo" in mcp and '".[mcp]"' in mcp
+
+
+@pytest.mark.slow  # the demo and the commands load the local embedder
+def test_readme_cli_commands_after_the_demo(tmp_path):
+    """`scripts/demo` runs `langmem demo`; the README's next commands then read its file and
+    namespace with no --db."""
+    env = {k: v for k, v in ENV.items() if k not in ("LANGMEM_DB", "LANGMEM_EMBED")}
+
+    def langmem(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "langmem", *args]
+        return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+
+    demo = langmem("demo")
+    assert demo.returncode == 0, demo.stderr
+    assert "demo/conversation" in demo.stdout
+    assert (tmp_path / "langmem.sqlite").exists()
+    top = README.read_text().split("\n## ", 1)[0]
+    [bash] = [b for b in re.findall(r"```bash\n(.*?)```", top, flags=re.S) if "langmem " in b]
+    runs = {}
+    for line in bash.strip().splitlines():
+        argv = shlex.split(line, comments=True)
+        assert argv[0] == ".venv/bin/langmem" and "--db" not in argv
+        run = langmem(*argv[1:])
+        assert run.returncode == 0, f"{line}\n{run.stderr}"
+        runs[argv[1]] = run.stdout
+    assert {"search", "list", "namespaces"} <= set(runs)
+    assert "demo/conversation" in runs["namespaces"]
+    assert re.search(r"s\d+-t\d+", runs["search"])
+    assert "s4-t12" in runs["list"]  # the newest turn, its key in full
 
 
 def _langmem(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -9,7 +9,14 @@ import pytest
 from langgraph.store.memory import InMemoryStore
 
 from langmem.store import SQLiteStore
-from langmem.store.transfer import export_items, import_items, read_jsonl, write_jsonl
+from langmem.store.transfer import (
+    export_header,
+    export_items,
+    import_items,
+    read_export,
+    read_jsonl,
+    write_jsonl,
+)
 from langmem.testing import HashEmbeddings
 
 pytestmark = pytest.mark.core
@@ -153,3 +160,49 @@ def test_a_store_without_restore_gets_the_values(tmp_path):
     }
     with pytest.raises(TypeError, match="no history"):
         export_items(plain, history=True)
+
+
+def test_the_header_records_the_index_and_a_truncated_file_is_refused(tmp_path):
+    with store(tmp_path / "a.sqlite") as source:
+        fill(source)
+        records = export_items(source, history=True)
+        out = io.StringIO()
+        write_jsonl(records, out, header=export_header(source, records))
+    first, *lines = out.getvalue().splitlines()
+    assert json.loads(first) == {
+        "langmem_export": 1,
+        "count": len(FACTS),
+        "index": {"fields": ["text"], "embedder": "hash", "dims": 64},
+    }
+    header, read = read_export(out.getvalue().splitlines())
+    assert header.index.embedder == "hash" and read == records
+    assert read_jsonl(out.getvalue().splitlines()) == records  # the header is not a record
+    with pytest.raises(ValueError, match="counts 6 records but 5 follow"):
+        read_jsonl([first, *lines[:-1]])
+    with pytest.raises(ValueError, match="format 2"):
+        read_jsonl([first.replace('"langmem_export":1', '"langmem_export":2'), *lines])
+    with pytest.raises(ValueError, match="line 3: a second export header"):
+        read_jsonl([first, lines[0], first])
+
+
+def test_a_rerun_import_skips_what_it_already_wrote(tmp_path):
+    """An interrupted import is finished by running it again: records already in the
+    target unchanged are skipped (not re-embedded), the rest written, none duplicated."""
+    with store(tmp_path / "a.sqlite") as source:
+        fill(source)
+        records = export_items(source, history=True)
+    with store(tmp_path / "b.sqlite") as target:
+        done = []
+        assert import_items(target, records[:4], chunk=2, on_progress=done.append) == 4
+        assert done == [2, 2]
+        assert import_items(target, records, chunk=2, on_progress=done.append) == len(FACTS) - 4
+        assert done[2:] == [2, 2, 2]  # every record counted, written or skipped
+        assert import_items(target, records) == 0
+        with store(tmp_path / "a.sqlite") as again:
+            assert snapshot(target) == snapshot(again)
+        for r in records:
+            assert len(target.history(tuple(r.namespace), r.key)) == len(r.history)
+        # A record that changed since is written again.
+        changed = records[0].model_copy(update={"value": {"text": "changed"}})
+        assert import_items(target, [changed]) == 1
+        assert target.get(tuple(changed.namespace), changed.key).value == {"text": "changed"}

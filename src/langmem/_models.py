@@ -7,6 +7,7 @@ import os
 
 from langchain_core.language_models import BaseChatModel
 
+from langmem._extras import install_extra
 from langmem.errors import ConfigurationError
 
 __all__ = ["check_provider_setup", "install_hint", "resolve_chat_model"]
@@ -67,7 +68,7 @@ def check_provider_setup(provider: str | None, needs: str) -> None:
 def install_hint(provider: str) -> str:
     """The command installing ``provider``'s package without breaking our langchain-core pin."""
     if provider in _EXTRAS:
-        return f'pip install "langmem-plus[{_EXTRAS[provider]}]"'
+        return install_extra(_EXTRAS[provider])
     return f'pip install {_PROVIDERS[provider][1]} "langchain-core>=1.7,<1.8"'
 
 

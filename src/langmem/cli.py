@@ -15,8 +15,10 @@ create a database.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import re
+import socket
 import sqlite3
 import sys
 import uuid
@@ -28,29 +30,40 @@ from typing import Annotated, Any
 import typer
 from langgraph.store.base import PutOp
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
+from langmem.conversation import parse_conversation
 from langmem.errors import ConfigurationError
+from langmem.memory import memory_text, memory_value, with_text
 
 app = typer.Typer(
     help="Long-term memory for LLM agents: try the demo, manage memories, or serve them over MCP.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # plain help: texts as written, flags without type tags
 )
-console = Console()
-err = Console(stderr=True)
+# Messages are not wrapped (paths and keys stay whole for copying); tables fit the terminal.
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DEMO_NAMESPACE = ("demo", "conversation")
 DEMO_MEMORIES = ("demo", "memories")
 SAMPLE = "data/sample_conversation.json"
-# What gets embedded and keyword-indexed: demo turns keep their text in "text";
-# memories (``add``, ``extract``, the MCP server) are stored as the store manager
-# stores them, ``{"kind": "Memory", "content": {"content": ...}}``.
-FIELDS = ["text", "content.content"]
 DEFAULT_EMBED = "local"
 
-NOT_FOUND, BAD_USAGE = 1, 2
+NOT_FOUND, BAD_USAGE, INTERRUPTED = 1, 2, 130
 
 Db = Annotated[
     Path, typer.Option("--db", envvar="LANGMEM_DB", help="SQLite file holding the memories.")
@@ -71,7 +84,19 @@ Model = Annotated[
         "--model", envvar="LANGMEM_MODEL", help="'provider:model' chat model (openai:gpt-4o-mini)."
     ),
 ]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+_JSON_ERRORS = contextvars.ContextVar("langmem_cli_json", default=False)
+
+
+def _json_mode(value: bool) -> bool:
+    """``--json`` also makes errors JSON (see :func:`_fail`)."""
+    _JSON_ERRORS.set(bool(value))
+    return value
+
+
+Json = Annotated[
+    bool,
+    typer.Option("--json", callback=_json_mode, help="Print JSON instead of text (errors too)."),
+]
 Namespace = Annotated[str, typer.Argument(help="Namespace, slash-separated (users/alice).")]
 Key = Annotated[str, typer.Argument(help="Key of the memory in its namespace.")]
 Importance = Annotated[
@@ -99,17 +124,19 @@ def _root(
     ] = False,
 ) -> None:
     """Long-term memory for LLM agents."""
+    _JSON_ERRORS.set(False)  # until a command's --json says otherwise
 
 
 # --- opening the store --------------------------------------------------------------
 
 
 def open_store(db: Path, embed: str, **kwargs: Any):
-    """An ``SQLiteStore`` at ``db`` indexing :data:`FIELDS` with ``embed``."""
+    """An ``SQLiteStore`` at ``db`` embedding with ``embed``; every value is indexed by
+    its memory text (:func:`langmem.memory.memory_text`), whatever its shape."""
     from langmem.store import SQLiteStore
 
     embeddings, dims = _embedder(embed)
-    index = {"dims": dims, "embed": embeddings, "fields": FIELDS}
+    index = {"dims": dims, "embed": embeddings}
     return SQLiteStore(db, index=index, **kwargs)
 
 
@@ -127,7 +154,11 @@ def _embedder(name: str) -> tuple[Any, int]:
 
 
 def _fail(message: Any, code: int = BAD_USAGE) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    """Print ``message`` on stderr (as JSON under ``--json``); the exit to raise."""
+    if _JSON_ERRORS.get():
+        typer.echo(json.dumps({"error": str(message), "exit_code": code}), err=True)
+    else:
+        err.print(f"[red]error:[/red] {escape(str(message))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -137,7 +168,9 @@ def _postgres_url(db: Path) -> str | None:
     return f"{match[1]}://{match[2]}" if match else None
 
 
-def _open_postgres(url: str, embed: str | None, *, read: bool, **kwargs: Any) -> Any:
+def _open_postgres(
+    url: str, embed: str | None, *, read: bool, default_embed: str = DEFAULT_EMBED, **kwargs: Any
+) -> Any:
     """A ``PostgresStore`` at ``url`` with ``embed``, else the one its schema records.
     Read commands refuse a database that holds no store (they create nothing)."""
     import psycopg
@@ -153,10 +186,9 @@ def _open_postgres(url: str, embed: str | None, *, read: bool, **kwargs: Any) ->
         raise _connect_error(url, exc) from None
     if read and not exists:
         raise ConfigurationError(f"{_describe(url)}: holds no langmem store (nothing to read)")
-    embed = embed or dict(rows).get("embedder") or DEFAULT_EMBED
+    embed = embed or dict(rows).get("embedder") or default_embed
     embeddings, dims = _embedder(embed)
-    index = {"dims": dims, "embed": embeddings, "fields": FIELDS}
-    return PostgresStore(url, index=index, **kwargs)
+    return PostgresStore(url, index={"dims": dims, "embed": embeddings}, **kwargs)
 
 
 def _check_path(db: Path, *, must_exist: bool) -> None:
@@ -167,6 +199,8 @@ def _check_path(db: Path, *, must_exist: bool) -> None:
             raise _fail(f"{db}: no such database file (check --db or LANGMEM_DB)")
         if not db.absolute().parent.is_dir():
             raise _fail(f"{db}: the folder {db.absolute().parent} does not exist")
+    elif must_exist and db.stat().st_size == 0:
+        raise _fail(f"{db}: an empty file (0 bytes), not a langmem store; it was left unchanged")
 
 
 def _built_with(db: Path) -> tuple[str | None, int | None]:
@@ -183,12 +217,12 @@ def _built_with(db: Path) -> tuple[str | None, int | None]:
     return info.embedder, info.dims
 
 
-def _choose_embed(db: Path, embed: str | None) -> str:
+def _choose_embed(db: Path, embed: str | None, default: str = DEFAULT_EMBED) -> str:
     """``embed``, or the file's own embedder; a mismatch with the file is refused."""
     name, dims = _built_with(db) if db.exists() else (None, None)
     if embed is None:
         # A file that records no embedder: the CLI's embedder with its vectors' dims.
-        return name or {256: "hash"}.get(dims or 0, DEFAULT_EMBED)
+        return name or {256: "hash"}.get(dims or 0, default)
     if name is not None and name != embed:
         raise ConfigurationError(
             f"{db} was built with the embedder {name!r}"
@@ -207,11 +241,18 @@ def _choose_embed(db: Path, embed: str | None) -> str:
 
 @contextlib.contextmanager
 def _store(
-    db: Path, embed: str | None, *, read: bool, status: str | None = None, **kwargs: Any
+    db: Path,
+    embed: str | None,
+    *,
+    read: bool,
+    status: str | None = None,
+    default_embed: str = DEFAULT_EMBED,
+    **kwargs: Any,
 ) -> Iterator[Any]:
     """The open store, or a one-line error (exit 2) naming the file and the problem.
 
     ``read``: the file must exist. ``status``: shown while the store opens.
+    ``default_embed``: the embedder of a new store when ``embed`` is None.
     """
     url = _postgres_url(db)
     if url is None:
@@ -219,9 +260,9 @@ def _store(
     try:
         with err.status(status) if status else contextlib.nullcontext():
             if url is not None:
-                store = _open_postgres(url, embed, read=read, **kwargs)
+                store = _open_postgres(url, embed, read=read, default_embed=default_embed, **kwargs)
             else:
-                store = open_store(db, _choose_embed(db, embed), **kwargs)
+                store = open_store(db, _choose_embed(db, embed, default_embed), **kwargs)
     except (ValueError, OSError, sqlite3.DatabaseError) as exc:  # ConfigurationError too
         raise _fail(_about(db, exc)) from None
     with store:
@@ -262,15 +303,27 @@ def _ns(text: str) -> tuple[str, ...]:
 
 
 def _progress() -> Progress:
+    """A progress bar on stderr: done/total, rate, elapsed time and time remaining."""
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
+        _RateColumn(),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
         console=err,
         transient=False,
     )
+
+
+class _RateColumn(ProgressColumn):
+    """Items per second."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.0f}/s", style="progress.data.speed")
 
 
 def _plural(count: int, word: str) -> str:
@@ -286,9 +339,7 @@ def _echo_json(data: Any) -> None:
 
 @app.command()
 def demo(
-    db: Annotated[
-        Path, typer.Option("--db", envvar="LANGMEM_DB", help="SQLite file for the demo.")
-    ] = Path("langmem-demo.sqlite"),
+    db: Db = DEFAULT_DB,
     embed: Embed = None,
     model: Annotated[
         str | None,
@@ -300,7 +351,10 @@ def demo(
     ] = None,
     limit: Annotated[int, typer.Option(help="Memories shown per question.")] = 3,
 ) -> None:
-    """Remember a sample conversation in an SQLite file and show what it recalls."""
+    """Remember a sample conversation and show what it recalls.
+
+    The turns go to the namespace demo/conversation (replaced on every run).
+    """
     chat_model = _chat_model(model) if model else None  # a setup problem stops us first
     sample = json.loads(resources.files("langmem").joinpath(SAMPLE).read_text("utf-8"))
     turns = [
@@ -327,8 +381,11 @@ def demo(
                     ]
                 )
                 progress.advance(task, len(batch))
+        where = "/".join(DEMO_NAMESPACE)
         console.print(
-            f"Remembered [bold]{len(turns)}[/bold] turns of '{sample['title']}' in [cyan]{db}[/cyan]."
+            f"Remembered [bold]{len(turns)}[/bold] turns of '{escape(sample['title'])}' in "
+            f"[cyan]{escape(_shown(db))}[/cyan], namespace [cyan]{where}[/cyan].",
+            highlight=False,
         )
         console.print(
             "score: meaning + keyword + token matches (+ adjacent turns); higher is closer, "
@@ -344,6 +401,12 @@ def demo(
                 "Set [bold]LANGMEM_MODEL=provider:model[/bold] (e.g. openai:gpt-4o-mini) to also "
                 "extract memories with a language model."
             )
+    db_arg = "" if db == DEFAULT_DB else f" --db {_shown(db)}"
+    console.print(
+        f'Try: [bold]langmem search {where} "{escape(sample["questions"][0])}"{escape(db_arg)}[/bold]'
+        f" or [bold]langmem list {where}{escape(db_arg)}[/bold]",
+        highlight=False,
+    )
 
 
 def _chat_model(model: str) -> Any:
@@ -371,58 +434,42 @@ def _extract(store: Any, chat_model: Any, model: str, sample: dict, limit: int) 
             manager.invoke({"messages": messages})
             progress.advance(task)
     memories = store.search(DEMO_MEMORIES, limit=100)
-    table = Table(title=f"{_plural(len(memories), 'memory')} extracted by {model}")
-    table.add_column("key", style="dim")
-    table.add_column("memory")
-    for item in memories:
-        table.add_row(item.key, text_of(item.value))
-    console.print(table)
+    console.print(_table(Text(f"{_plural(len(memories), 'memory')} extracted by {model}"), memories))
     question = sample["questions"][0]
     _print_hits(question, store.search(DEMO_MEMORIES, query=question, limit=limit))
 
 
 def _print_hits(question: str, hits: list, *, where: bool = False) -> None:
-    table = Table(title=f"[bold]{question}[/bold]", title_justify="left", show_header=True)
-    table.add_column("score", justify="right", style="green")
+    console.print(_table(Text(question, style="bold"), hits, score=True, where=where))
+
+
+def _table(
+    title: str | Text, items: list, *, score: bool = False, where: bool = False, updated: bool = False
+) -> Table:
+    """Memories as a table: keys in full (they are pasted into other commands) and
+    every text shown as written (never read as markup)."""
+    table = Table(title=title, title_justify="left")
+    if score:
+        table.add_column("score", justify="right", style="green")
     if where:
-        table.add_column("namespace", style="cyan")
-        table.add_column("key", style="dim")
-    table.add_column("memory")
-    for hit in hits:
-        score = "" if hit.score is None else f"{hit.score:.3f}"
-        place = ("/".join(hit.namespace), hit.key) if where else ()
-        table.add_row(score, *place, text_of(hit.value))
-    console.print(table)
-
-
-def text_of(value: dict) -> str:
-    """The text of a stored memory, whichever shape it was stored in."""
-    content = value.get("content")
-    if isinstance(content, dict) and isinstance(content.get("content"), str):
-        return content["content"]
-    text = value.get("text", content)
-    return text if isinstance(text, str) else json.dumps(value, ensure_ascii=False)
-
-
-def memory_value(text: str, importance: float | None = None) -> dict:
-    """A memory as the store manager stores it (so ``extract`` and agents can update it)."""
-    value: dict[str, Any] = {"kind": "Memory", "content": {"content": text}}
-    if importance is not None:
-        value["importance"] = importance
-    return value
-
-
-def with_text(value: dict, text: str) -> dict:
-    """``value`` with its text replaced where that shape keeps it; other fields kept."""
-    new = dict(value)
-    content = new.get("content")
-    if isinstance(content, dict) and isinstance(content.get("content"), str):
-        new["content"] = {**content, "content": text}
-    elif isinstance(content, str):
-        new["content"] = text
-    else:
-        new["text"] = text
-    return new
+        table.add_column("namespace", style="cyan", overflow="fold")
+    widest = max((len(item.key) for item in items), default=3)
+    table.add_column("key", style="dim", no_wrap=True, min_width=min(widest, 40))
+    if updated:
+        table.add_column("updated", no_wrap=True)
+    table.add_column("memory", ratio=1, min_width=24)
+    for item in items:
+        row: list[str | Text] = []
+        if score:
+            row.append("" if item.score is None else f"{item.score:.3f}")
+        if where:
+            row.append(Text("/".join(item.namespace)))
+        row.append(Text(item.key))
+        if updated:
+            row.append(f"{item.updated_at:%Y-%m-%d %H:%M}")
+        row.append(Text(memory_text(item.value)))
+        table.add_row(*row)
+    return table
 
 
 # --- one memory -----------------------------------------------------------------------
@@ -442,12 +489,21 @@ def add(
 ) -> None:
     """Store (or replace) one memory; prints its key."""
     ns, key = _ns(namespace), key or str(uuid.uuid4())
+    value = _checked(memory_value, text, importance)
     with _store(db, embed, read=False, origin="langmem cli") as store:
-        store.put(ns, key, memory_value(text, importance))
+        store.put(ns, key, value)
     if as_json:
-        _echo_json({"namespace": list(ns), "key": key})
+        _echo_json({"namespace": list(ns), "key": key, "value": value})
     else:
-        console.print(f"Stored [bold]{key}[/bold] in {namespace}.", highlight=False)
+        console.print(f"Stored [bold]{escape(key)}[/bold] in {escape(namespace)}.", highlight=False)
+
+
+def _checked(make: Any, *args: Any) -> dict:
+    """``make(*args)``, a memory value; its ``ValueError`` is a usage error (exit 2)."""
+    try:
+        return make(*args)
+    except ValueError as exc:
+        raise _fail(exc) from None
 
 
 @app.command()
@@ -460,10 +516,13 @@ def get(
     if as_json:
         _echo_json(item.dict())
     else:
-        console.print(text_of(item.value), highlight=False)
+        console.print(memory_text(item.value), highlight=False, markup=False)
         console.print(
-            f"[dim]{namespace}/{key} · created {item.created_at:%Y-%m-%d %H:%M:%S} · "
-            f"updated {item.updated_at:%Y-%m-%d %H:%M:%S}[/dim]",
+            Text(
+                f"{namespace}/{key} · created {item.created_at:%Y-%m-%d %H:%M:%S} · "
+                f"updated {item.updated_at:%Y-%m-%d %H:%M:%S}",
+                style="dim",
+            ),
             highlight=False,
         )
 
@@ -478,25 +537,26 @@ def update(
     importance: Importance = None,
     as_json: Json = False,
 ) -> None:
-    """Replace the text of an existing memory, keeping its other fields (exit 1 if none)."""
+    """Replace the text of a memory, keeping its other fields. Exit 1 if there is none."""
     ns = _ns(namespace)
+    _checked(memory_value, text, importance)  # a blank text is refused before the store opens
     with _store(db, embed, read=True, origin="langmem cli") as store:
         item = _existing(store, namespace, key)
-        value = with_text(item.value, text)
+        value = _checked(with_text, item.value, text)
         if importance is not None:
             value["importance"] = importance
         store.put(ns, key, value)
     if as_json:
         _echo_json({"namespace": list(ns), "key": key, "value": value})
     else:
-        console.print(f"Updated [bold]{key}[/bold] in {namespace}.", highlight=False)
+        console.print(f"Updated [bold]{escape(key)}[/bold] in {escape(namespace)}.", highlight=False)
 
 
 @app.command()
 def delete(
     namespace: Namespace, key: Key, db: Db = DEFAULT_DB, embed: Embed = None, as_json: Json = False
 ) -> None:
-    """Delete one memory, keeping its history (``erase`` leaves no trace); exit 1 if none."""
+    """Delete one memory, keeping its history. 'erase' leaves no trace; exit 1 if none."""
     ns = _ns(namespace)
     with _store(db, embed, read=True, origin="langmem cli") as store:
         _existing(store, namespace, key)
@@ -504,7 +564,9 @@ def delete(
     if as_json:
         _echo_json({"namespace": list(ns), "key": key, "deleted": True})
     else:
-        console.print(f"Deleted [bold]{key}[/bold] from {namespace}.", highlight=False)
+        console.print(
+            f"Deleted [bold]{escape(key)}[/bold] from {escape(namespace)}.", highlight=False
+        )
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -520,20 +582,44 @@ def search(
     mode: Annotated[str, typer.Option(help="Ranking: 'hybrid', 'vector' or 'keyword'.")] = "hybrid",
     as_json: Json = False,
 ) -> None:
-    """Search a namespace (and those below it) for memories related to QUERY."""
+    """Search memories related to QUERY. Searches the namespace and those below it."""
     with _store(db, embed, read=True, search_mode=mode) as store:
         hits = store.search(_ns(namespace), query=query, limit=limit)
     if as_json:
         _echo_json([hit.dict() for hit in hits])
     else:
-        _print_hits(query, hits, where=True)
+        _print_hits(query, hits, where=_elsewhere(hits, namespace))
+
+
+@app.command("list")
+def list_(
+    namespace: Namespace,
+    db: Db = DEFAULT_DB,
+    embed: Embed = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many memories to show.")] = 20,
+    offset: Annotated[int, typer.Option(min=0, help="How many to skip (paging).")] = 0,
+    as_json: Json = False,
+) -> None:
+    """List the memories of a namespace, newest first. Includes those below it."""
+    with _store(db, embed, read=True) as store:
+        items = store.search(_ns(namespace), limit=limit, offset=offset, refresh_ttl=False)
+    if as_json:
+        _echo_json([item.dict() for item in items])
+        return
+    title = f"{namespace}: {_plural(len(items), 'memory')}" + (f" from {offset + 1}" if offset else "")
+    console.print(_table(Text(title), items, where=_elsewhere(items, namespace), updated=True))
+
+
+def _elsewhere(items: list, namespace: str) -> bool:
+    """Whether some of ``items`` lie below ``namespace`` (so the table names theirs)."""
+    return any(item.namespace != _ns(namespace) for item in items)
 
 
 @app.command()
 def history(
     namespace: Namespace, key: Key, db: Db = DEFAULT_DB, embed: Embed = None, as_json: Json = False
 ) -> None:
-    """Show every recorded change of one memory, oldest first (exit 1 if none)."""
+    """Show every change of one memory, oldest first. Exit 1 if there is none."""
     with _store(db, embed, read=True) as store:
         entries = store.history(_ns(namespace), key)
     if not entries:
@@ -543,12 +629,12 @@ def history(
 
         _echo_json([ExportedChange.of(e).model_dump(mode="json") for e in entries])
         return
-    table = Table(title=f"history of {namespace}/{key}")
-    for column in ("at", "action", "origin", "new value"):
-        table.add_column(column)
+    table = Table(title=Text(f"history of {namespace}/{key}"), title_justify="left")
+    for column in ("at", "action", "origin", "memory"):
+        table.add_column(column, no_wrap=column != "memory")
     for e in entries:
-        new = "" if e.new_value is None else json.dumps(e.new_value, ensure_ascii=False)
-        table.add_row(e.at.isoformat(timespec="seconds"), e.action, e.origin or "", new)
+        text = "" if e.new_value is None else memory_text(e.new_value)
+        table.add_row(e.at.isoformat(timespec="seconds"), e.action, Text(e.origin or ""), Text(text))
     console.print(table)
 
 
@@ -569,11 +655,11 @@ def namespaces(
         found = store.list_namespaces(
             prefix=_ns(prefix) if prefix else None, max_depth=max_depth, limit=10_000
         )
-    if as_json:
-        _echo_json(["/".join(ns) for ns in found])
+    if as_json:  # lists of labels, as search and list give an item's namespace
+        _echo_json([list(ns) for ns in found])
         return
     for ns in found:
-        console.print("/".join(ns), highlight=False)
+        console.print("/".join(ns), highlight=False, markup=False)
 
 
 @app.command()
@@ -587,17 +673,32 @@ def erase(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     as_json: Json = False,
 ) -> None:
-    """Erase a memory or a namespace, with its history, leaving no trace in the file."""
+    """Erase a memory or a namespace, leaving no trace.
+
+    Its history goes too, and the file is compacted. Exit 1 if there is nothing to erase.
+    """
     target = f"{namespace}/{key}" if key else f"everything under {namespace}"
     ns = _ns(namespace)
-    if not yes:
-        typer.confirm(f"Erase {target}?", abort=True)
     with _store(db, embed, read=True) as store:
-        count = store.erase(ns, key)
+        if key:  # a deleted memory still has a history to erase
+            held = store.get(ns, key) is not None or bool(store.history(ns, key))
+            if not held:
+                raise _fail(f"no memory {key!r} in {namespace}: nothing to erase", NOT_FOUND)
+        else:
+            held = bool(store.search(ns, limit=1, refresh_ttl=False))
+        if held and not yes:
+            typer.confirm(f"Erase {target}?", abort=True)
+        count = store.erase(ns, key)  # with no memory held, only deleted ones' history goes
+    if not held:
+        raise _fail(
+            f"no memories under {namespace} in {_shown(db)}: nothing to erase "
+            "(see: langmem namespaces)",
+            NOT_FOUND,
+        )
     if as_json:
         _echo_json({"namespace": list(ns), "key": key, "erased": count})
     else:
-        console.print(f"Erased {_plural(count, 'memory')} ({target}).", highlight=False)
+        console.print(f"Erased {_plural(count, 'memory')} ({escape(target)}).", highlight=False)
 
 
 # --- moving memories ----------------------------------------------------------------------
@@ -617,8 +718,12 @@ def export_(
     db: Db = DEFAULT_DB,
     embed: Embed = None,
 ) -> None:
-    """Write memories as JSON Lines (keys, values, timestamps; history with --history)."""
-    from langmem.store.transfer import export_items, write_jsonl
+    """Write memories as JSON Lines, for 'langmem import'.
+
+    A header records the source's index settings and the record count; then one
+    line per memory: keys, values and timestamps (and history with --history).
+    """
+    from langmem.store.transfer import export_header, export_items, write_jsonl
 
     prefix = _ns(namespace) if namespace else ()
     with _store(db, embed, read=True) as store, _progress() as progress:
@@ -627,40 +732,83 @@ def export_(
             store, prefix, history=with_history, on_progress=lambda n: progress.advance(task, n)
         )
         progress.update(task, total=len(records))
+        header = export_header(store, records)
     if str(out) == "-":
-        write_jsonl(records, sys.stdout)
+        write_jsonl(records, sys.stdout, header=header)
         sys.stdout.flush()
     else:
         with open(out, "w", encoding="utf-8") as f:
-            write_jsonl(records, f)
+            write_jsonl(records, f, header=header)
     err.print(f"Exported {_plural(len(records), 'memory')}.", highlight=False)
 
 
 @app.command("import")
 def import_(
-    source: Annotated[Path, typer.Argument(help="JSONL file from `langmem export` ('-': stdin).")],
+    source: Annotated[Path, typer.Argument(help="JSONL file from 'langmem export' ('-': stdin).")],
     db: Db = DEFAULT_DB,
     embed: Embed = None,
     as_json: Json = False,
 ) -> None:
-    """Read memories exported by `langmem export`, keeping their timestamps and history."""
-    from langmem.store.transfer import import_items, read_jsonl
+    """Read memories from 'langmem export', indexed for search.
+
+    Timestamps and history are kept. Rerun an interrupted import to finish it:
+    memories already imported are skipped, none is duplicated.
+    """
+    from langmem.store.transfer import IndexSettings, import_items, read_export
 
     try:
         if str(source) == "-":
-            records = read_jsonl(sys.stdin)
+            header, records = read_export(sys.stdin)
         else:
             with open(source, encoding="utf-8") as f:
-                records = read_jsonl(f)
+                header, records = read_export(f)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise _fail(f"{source}: {exc}") from None
-    with _store(db, embed, read=False, origin="langmem import") as store, _progress() as progress:
-        task = progress.add_task("Importing", total=len(records))
-        count = import_items(store, records, on_progress=lambda n: progress.advance(task, n))
+    source_embed = header.index.embedder if header and header.index else None
+    # A new store embeds as the source did, when that embedder can be named here.
+    fallback = source_embed if source_embed and _buildable(source_embed) else DEFAULT_EMBED
+    done = 0
+    with _store(db, embed, read=False, default_embed=fallback, origin="langmem import") as store:
+        settings = IndexSettings.of(store)
+        target_embed = settings.embedder if settings else None
+        if source_embed and target_embed and source_embed != target_embed and not as_json:
+            err.print(
+                f"Embedding with {target_embed!r} (the export was made with {source_embed!r}).",
+                highlight=False,
+                markup=False,
+            )
+        with _progress() as progress:
+            task = progress.add_task("Importing", total=len(records))
+
+            def advance(n: int) -> None:
+                nonlocal done
+                done += n
+                progress.advance(task, n)
+
+            try:
+                count = import_items(store, records, on_progress=advance)
+            except KeyboardInterrupt:
+                progress.stop()
+                raise _fail(
+                    f"interrupted: {done} of {len(records)} records are in {_shown(db)} (each "
+                    "batch is committed whole). Run the same command again to import the rest: "
+                    "records already imported are skipped, none is duplicated.",
+                    INTERRUPTED,
+                ) from None
     if as_json:
-        _echo_json({"imported": count})
+        _echo_json({"imported": count, "skipped": len(records) - count})
     else:
-        console.print(f"Imported {_plural(count, 'memory')} into {_shown(db)}.", highlight=False)
+        same = len(records) - count
+        console.print(
+            f"Imported {_plural(count, 'memory')} into {escape(_shown(db))}"
+            + (f" ({same} already there, unchanged)." if same else "."),
+            highlight=False,
+        )
+
+
+def _buildable(embed: str) -> bool:
+    """Whether ``embed`` names an embedder the CLI can build (not a class name)."""
+    return embed in ("local", "hash") or re.fullmatch(r"[\w.-]+:\S+", embed) is not None
 
 
 @app.command()
@@ -678,7 +826,7 @@ def extract(
     embed: Embed = None,
     as_json: Json = False,
 ) -> None:
-    """Extract memories from a conversation with a language model and store them."""
+    """Extract memories from a conversation with a model. They go to --namespace."""
     from langmem.knowledge.store_manager import create_memory_store_manager
 
     if not model:
@@ -697,56 +845,12 @@ def extract(
     if as_json:
         _echo_json([{**p, "namespace": list(p["namespace"])} for p in puts])
         return
-    table = Table(title=f"{_plural(len(puts), 'memory')} written by {model}")
-    table.add_column("key", style="dim")
+    table = Table(title=Text(f"{_plural(len(puts), 'memory')} written by {model}"))
+    table.add_column("key", style="dim", no_wrap=True)
     table.add_column("memory")
     for put in puts:
-        table.add_row(put["key"], text_of(put["value"]))
+        table.add_row(Text(put["key"]), Text(memory_text(put["value"])))
     console.print(table)
-
-
-ROLES = {
-    "user": "user",
-    "human": "user",
-    "assistant": "assistant",
-    "ai": "assistant",
-    "system": "system",
-}
-
-
-def parse_conversation(text: str) -> list[dict]:
-    """Messages from a conversation given as JSON or as ``role: message`` lines.
-
-    JSON: a list of ``{"role", "content"}`` messages, or an object with
-    ``"messages"``. Text: each non-empty line is a turn; a line starting with a
-    known role (user, human, assistant, ai, system) and ``:`` takes that role,
-    any other line is a user turn.
-    """
-    stripped = text.strip()
-    if not stripped:
-        raise ValueError("the conversation is empty")
-    if stripped[0] in "[{":
-        try:
-            data = json.loads(stripped)
-        except ValueError as exc:
-            raise ValueError(f"not valid JSON ({exc})") from None
-        messages = data.get("messages") if isinstance(data, dict) else data
-        if not isinstance(messages, list) or not all(
-            isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages
-        ):
-            raise ValueError('JSON must be a list of {"role", "content"} messages')
-        return [
-            {"role": ROLES.get(str(m.get("role", "user")).lower(), "user"), "content": m["content"]}
-            for m in messages
-        ]
-    turns = []
-    for line in stripped.splitlines():
-        if not line.strip():
-            continue
-        head, sep, rest = line.partition(":")
-        role = ROLES.get(head.strip().lower()) if sep else None
-        turns.append({"role": role or "user", "content": (rest if role else line).strip()})
-    return turns
 
 
 # --- the MCP server -------------------------------------------------------------------------
@@ -777,27 +881,50 @@ def mcp(
     host: Annotated[str, typer.Option(help="HTTP host.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="HTTP port.")] = 8000,
 ) -> None:
-    """Serve the memories to any MCP client (Claude Desktop, Claude Code, Cursor...)."""
+    """Serve the memories to any MCP client.
+
+    Claude Desktop, Claude Code, Cursor and others: stdio by default, or
+    streamable HTTP with --http.
+    """
     try:
         from langmem.mcp import create_server, resolve_namespace
     except ImportError as exc:
-        raise _fail(f"the MCP server needs the mcp extra: pip install 'langmem-plus[mcp]' ({exc})") from None
+        from langmem._extras import install_extra
+
+        raise _fail(f"the MCP server needs the mcp extra ({exc}): {install_extra('mcp')}") from None
     try:
         ns = resolve_namespace(namespace, user)
     except ValueError as exc:
         raise _fail(exc) from None
     chat_model = _chat_model(model) if model else None
+    if http:
+        _check_port(host, port)  # before the store opens: a busy port leaves no new file
     with _store(db, embed, read=False, origin="langmem mcp") as store:
         server = create_server(store, namespace=ns, model=chat_model)
         err.print(
-            f"langmem MCP server: {db}, namespace {'/'.join(ns)}"
+            f"langmem MCP server: {_shown(db)}, namespace {'/'.join(ns)}"
             + (f", http://{host}:{port}/mcp" if http else ", stdio"),
             highlight=False,
+            markup=False,
         )
         if http:
             server.run("streamable-http", host=host, port=port)
         else:
             server.run("stdio")
+
+
+def _check_port(host: str, port: int) -> None:
+    """Exit 2 with a message unless ``host:port`` can be bound now."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do
+            probe.bind(infos[0][4])
+    except OSError as exc:
+        raise _fail(
+            f"cannot serve on {host}:{port} ({exc.strerror or exc}): another server may be "
+            "using the port; pick another with --port"
+        ) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,31 +1,38 @@
 """An MCP server over a langmem store: memory for any MCP client.
 
 ``langmem mcp`` (or ``python -m langmem mcp``) serves one namespace of a store
-over stdio (default) or streamable HTTP, built on the official ``mcp`` SDK
-(``pip install "langmem-plus[mcp]"``). The namespace is fixed by the server's
-configuration (``--namespace memories/{user_id} --user alice``): nothing a model
-passes can reach another namespace, ids are looked up inside it.
+over stdio (default) or streamable HTTP, built on the official ``mcp`` SDK (the
+``mcp`` extra: ``pip install -e ".[mcp]"`` in the checkout). The namespace is
+fixed by the server's configuration (``--namespace memories/{user_id} --user
+alice``): nothing a model passes can reach another namespace, ids are looked up
+inside it.
 
 Tools: ``add_memory``, ``search_memories``, ``update_memory``, ``delete_memory``,
 ``list_memories`` and, when a chat model is configured, ``extract_memories``.
-Bad arguments, unknown ids, oversize content and model or store failures come
-back as tool errors (``isError``) with a message the model can act on; the server
-keeps running. Logs go to stderr (stdout carries the protocol on stdio).
+Bad arguments (``limit: must be at least 1``), blank or oversize content, unknown
+ids and model or store failures come back as tool errors (``isError``) with a
+message the model can act on; the server keeps running. Memories are written in
+the shape :mod:`langmem.memory` defines, as LangMem's own tools write them. Logs
+go to stderr (stdout carries the protocol on stdio).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import uuid
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from langgraph.store.base import BaseStore, GetOp, validate_op_namespace
 from mcp.server import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.types import ToolAnnotations
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
-from langmem.cli import memory_value, parse_conversation, text_of, with_text
+from langmem.conversation import parse_conversation
 from langmem.errors import ConfigurationError
+from langmem.memory import check_text, memory_text, memory_value, with_text
 from langmem.utils import NamespaceTemplate
 
 __all__ = ["MAX_CONTENT", "create_server", "resolve_namespace"]
@@ -35,6 +42,8 @@ logger = logging.getLogger("langmem.mcp")
 MAX_CONTENT = 4_000  # characters per memory
 MAX_CONVERSATION = 100_000  # characters per extract_memories call
 MAX_RESULTS = 50
+
+_Fn = TypeVar("_Fn", bound=Callable[..., Any])
 
 INSTRUCTIONS = (
     "Long-term memory that persists across conversations. Search it (search_memories) "
@@ -51,6 +60,7 @@ Content = Annotated[
         description="The memory as one self-contained statement, understandable later "
         "without this conversation, e.g. 'Alice prefers dark mode in every app'.",
     ),
+    AfterValidator(check_text),  # blank text is an argument error; the rest arrives stripped
 ]
 MemoryId = Annotated[
     str, Field(description="Id of an existing memory, from add_memory, search or list results.")
@@ -101,7 +111,18 @@ def create_server(
     ``model`` (a chat model or ``"provider:model"``) enables ``extract_memories``.
     """
     ns = tuple(namespace)
-    server = MCPServer(name, instructions=INSTRUCTIONS, log_level="WARNING")
+    server = _Server(name, instructions=INSTRUCTIONS, log_level="WARNING")
+
+    def tool(**hints: bool) -> Callable[[_Fn], _Fn]:
+        """Register a tool: its docstring, unwrapped, describes it; ``hints`` annotate it."""
+
+        def register(fn: _Fn) -> _Fn:
+            server.add_tool(
+                fn, description=_unwrapped(fn.__doc__ or ""), annotations=ToolAnnotations(**hints)
+            )
+            return fn
+
+        return register
 
     async def existing(memory_id: str) -> Any:
         try:
@@ -119,7 +140,12 @@ def create_server(
             )
         return item
 
-    @server.tool()
+    async def saved(key: str, value: dict[str, Any]) -> MemoryOut:
+        """Write ``value`` under ``key`` and return the memory as stored (with its time)."""
+        await _store_call(store.aput(ns, key, value))
+        return _shown(await existing(key))
+
+    @tool(read_only_hint=False, destructive_hint=False, open_world_hint=False)
     async def add_memory(
         content: Content,
         importance: Annotated[
@@ -128,12 +154,10 @@ def create_server(
         ] = None,
     ) -> MemoryOut:
         """Save a new long-term memory: a fact, preference, decision or event worth
-        remembering in later conversations. Returns its id."""
-        key = str(uuid.uuid4())
-        await _store_call(store.aput(ns, key, memory_value(content.strip(), importance)))
-        return MemoryOut(id=key, content=content.strip())
+        remembering in later conversations. Returns it with its id."""
+        return await saved(str(uuid.uuid4()), memory_value(content, importance))
 
-    @server.tool()
+    @tool(read_only_hint=True, open_world_hint=False)
     async def search_memories(
         query: Annotated[
             str, Field(min_length=1, max_length=MAX_CONTENT, description="What to look for.")
@@ -147,21 +171,20 @@ def create_server(
         items = await _store_call(store.asearch(ns, query=query, limit=limit))
         return [_shown(item) for item in items]
 
-    @server.tool()
+    @tool(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
     async def update_memory(id: MemoryId, content: Content) -> MemoryOut:
         """Replace the content of an existing memory (e.g. a fact that changed)."""
         item = await existing(id)
-        await _store_call(store.aput(ns, item.key, with_text(item.value, content.strip())))
-        return MemoryOut(id=item.key, content=content.strip())
+        return await saved(item.key, with_text(item.value, content))
 
-    @server.tool()
+    @tool(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
     async def delete_memory(id: MemoryId) -> DeletedOut:
         """Delete a memory that is wrong or no longer applies."""
         item = await existing(id)
         await _store_call(store.adelete(ns, item.key))
         return DeletedOut(id=item.key, deleted=True)
 
-    @server.tool()
+    @tool(read_only_hint=True, open_world_hint=False)
     async def list_memories(
         limit: Annotated[
             int, Field(ge=1, le=MAX_RESULTS, description="Maximum number of memories.")
@@ -179,7 +202,7 @@ def create_server(
 
         manager = create_memory_store_manager(model, namespace=ns, store=store)
 
-        @server.tool()
+        @tool(read_only_hint=False, destructive_hint=False)  # the manager may not delete
         async def extract_memories(
             conversation: Annotated[
                 str,
@@ -198,16 +221,64 @@ def create_server(
             except ValueError as exc:
                 raise ToolError(f"Could not read the conversation: {exc}") from None
             puts = await _store_call(manager.ainvoke({"messages": messages}), what="the model")
-            return [MemoryOut(id=p["key"], content=text_of(p["value"])) for p in puts]
+            return [MemoryOut(id=p["key"], content=memory_text(p["value"])) for p in puts]
 
     return server
+
+
+# Argument problems, by pydantic's error type, in words (others keep pydantic's message).
+_PROBLEMS = {
+    "missing": "required",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "string_too_short": "must be at least {min_length} character(s) long",
+    "string_too_long": "must be at most {max_length} characters long",
+    "string_type": "must be a string",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "value_error": "{error}",
+}
+
+
+class _Server(MCPServer):
+    """``MCPServer`` whose argument errors read ``limit: must be at least 1``.
+
+    Arguments that fail a tool's schema reach here as a ``ToolError`` caused by a
+    pydantic ``ValidationError`` (a report with doc links); it is reworded, for every tool.
+    """
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                raise
+            raise ToolError(f"Invalid arguments for {name}: {_argument_errors(cause)}") from cause
+
+
+def _argument_errors(error: ValidationError) -> str:
+    """``argument: problem`` for each of ``error``'s failures, ``; ``-separated."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc']))}: "
+        + (_PROBLEMS[e["type"]].format(**e.get("ctx", {})) if e["type"] in _PROBLEMS else e["msg"])
+        for e in error.errors(include_url=False)
+    )
+
+
+def _unwrapped(doc: str) -> str:
+    """``doc`` without its indentation, each paragraph on one line."""
+    return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(doc).split("\n\n"))
 
 
 def _shown(item: Any) -> MemoryOut:
     score = getattr(item, "score", None)
     return MemoryOut(
         id=item.key,
-        content=text_of(item.value),
+        content=memory_text(item.value),
         score=None if score is None else round(score, 4),
         updated_at=item.updated_at.isoformat(),
     )

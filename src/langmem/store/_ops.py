@@ -29,6 +29,7 @@ from langgraph.store.base import (
 )
 from langgraph.store.base import validate_op_namespace as _validate_op_namespace
 
+from langmem.memory import memory_text
 from langmem.store._sql import ns_tuple
 
 __all__ = [
@@ -192,9 +193,16 @@ def plan_writes(
 
 
 def extract_texts(value: dict, paths: Fields) -> list[tuple[str, str]]:
-    """The ``(path, text)`` pairs to index, as LangGraph names them (``path.i`` for lists)."""
+    """The ``(path, text)`` pairs to index, as LangGraph names them (``path.i`` for lists).
+
+    ``"$"`` (the default field) is the value's text as :func:`langmem.memory.memory_text`
+    reads it, whatever its shape (where LangGraph embeds the whole value's JSON).
+    """
     pairs: list[tuple[str, str]] = []
     for path, tokens in paths:
+        if path == "$":
+            pairs.append((path, memory_text(value)))
+            continue
         text = value.get(path) if path.isidentifier() else None
         if isinstance(text, str):  # a top-level string field, as LangGraph reads it
             pairs.append((path, text))

@@ -451,6 +451,16 @@ def read_history_sql(namespace: Sequence[str], key: str) -> Sql:
     )
 
 
+def accesses_sql(prefix: Sequence[str]) -> tuple[str, dict]:
+    """Items under ``prefix`` that searches recalled: namespace, key, last time, count."""
+    where, params = prefix_clause(prefix)
+    return (
+        f"SELECT namespace, key, accessed_at, access_count FROM langmem_items"
+        f" WHERE {where} AND access_count > 0",
+        params,
+    )
+
+
 def expired_sql(now: int) -> Sql:
     return (
         "SELECT id, namespace, key, value::text FROM langmem_items"

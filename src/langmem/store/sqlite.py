@@ -89,7 +89,13 @@ from langmem.store._ops import (
 )
 from langmem.store._read import Reader, dt, now_us
 from langmem.store.embeddings import TokenEmbeddings, resolve_embeddings
-from langmem.store.history import HistoryEntry, current_origin, recording_origin
+from langmem.store.history import (
+    Accesses,
+    HistoryEntry,
+    accesses_of,
+    current_origin,
+    recording_origin,
+)
 from langmem.store.late import TokenVectors
 from langmem.store.migrations import migrate, pending
 from langmem.store.ranking import RankingWeights
@@ -114,7 +120,9 @@ class SQLiteStore(BaseStore):
         path: database file (created if missing) or ``":memory:"``.
         index: LangGraph ``IndexConfig`` ``{"dims", "embed", "fields"}``; ``embed``
             is anything :func:`~langmem.store.embeddings.resolve_embeddings` takes
-            and may be omitted with ``search_mode="keyword"``.
+            and may be omitted with ``search_mode="keyword"``. ``fields`` defaults
+            to ``["$"]``: each value's text as :func:`langmem.memory.memory_text`
+            reads it, whichever shape the value has.
         ttl: LangGraph ``TTLConfig``.
         ranking: weights of the hybrid score.
         search_mode: ``"hybrid"``, ``"vector"`` or ``"keyword"``.
@@ -264,6 +272,14 @@ class SQLiteStore(BaseStore):
     async def ahistory(self, namespace: tuple[str, ...], key: str) -> list[HistoryEntry]:
         return await asyncio.to_thread(self.history, namespace, key)
 
+    def accesses(self, namespace: tuple[str, ...] = ()) -> Accesses:
+        """``(last recalled, times recalled)`` of each item under ``namespace`` that query
+        searches have recalled: what recency/strength ranking counts (exports carry it)."""
+        sql, params = _sql.accesses_sql(namespace)
+        with self._lock:
+            rows = self._conn().execute(sql, params).fetchall()
+        return accesses_of(rows)
+
     def erase(
         self, namespace: tuple[str, ...], key: str | None = None, *, compact: bool = True
     ) -> int:
@@ -301,15 +317,22 @@ class SQLiteStore(BaseStore):
     ) -> int:
         return await asyncio.to_thread(self.erase, namespace, key, compact=compact)
 
-    def restore(self, items: Iterable[Item], history: Iterable[HistoryEntry] = ()) -> int:
+    def restore(
+        self,
+        items: Iterable[Item],
+        history: Iterable[HistoryEntry] = (),
+        accesses: Accesses | None = None,
+    ) -> int:
         """Write ``items`` with their own ``created_at``/``updated_at`` (an import of an export).
 
         Values are indexed (embedded) as by ``put``. The history of each restored item
         becomes its entries in ``history`` (oldest first) or, if there are none, one
-        ``put`` at its ``updated_at``. Access statistics start afresh. Two transactions
-        (the puts, then the timestamps and history): rerunning an interrupted restore
-        completes it. Returns the number of items written.
+        ``put`` at its ``updated_at``. Access statistics are those in ``accesses`` (as
+        :meth:`accesses` returns them), else none. Two transactions (the puts, then the
+        timestamps and history): rerunning an interrupted restore completes it.
+        Returns the number of items written.
         """
+        accesses = accesses or {}
         items = list(items)
         origin = current_origin() or self.default_origin
         entries: dict[tuple[tuple[str, ...], str], list[HistoryEntry]] = {}
@@ -319,9 +342,18 @@ class SQLiteStore(BaseStore):
         def body(db: sqlite3.Connection, changes: _IndexChanges) -> int:
             for item in items:
                 ns = tuple(item.namespace)
+                at, count = accesses.get((ns, item.key), (None, 0))
                 db.execute(
-                    "UPDATE items SET created_at = ?, updated_at = ? WHERE namespace = ? AND key = ?",
-                    (_us(item.created_at), _us(item.updated_at), _sql.ns_text(ns), item.key),
+                    "UPDATE items SET created_at = ?, updated_at = ?, accessed_at = ?,"
+                    " access_count = ? WHERE namespace = ? AND key = ?",
+                    (
+                        _us(item.created_at),
+                        _us(item.updated_at),
+                        None if at is None else _us(at),
+                        count,
+                        _sql.ns_text(ns),
+                        item.key,
+                    ),
                 )
                 db.execute(*_sql.erase_history_sql(ns, item.key))
                 recorded = entries.get((ns, item.key)) or [

@@ -1,18 +1,28 @@
 """Move memories between stores: export to and import from JSON Lines.
 
-One line per item, oldest-created first::
+A header line, then one line per item, oldest-created first::
 
+    {"langmem_export": 1, "count": 2, "index": {"fields": null, "embedder": "local", "dims": 384}}
     {"namespace": ["users", "alice"], "key": "k", "value": {...},
      "created_at": "2026-01-02T03:04:05.123456+00:00", "updated_at": "...",
      "history": [{"action": "put", "old_value": null, "new_value": {...},
                   "at": "...", "origin": "langmem cli"}]}
 
-``history`` is present only when exported with ``history=True``. Works over any
-LangGraph ``BaseStore`` (paged ``search`` without a query); timestamps and history
-come back exactly into a store with a ``restore(items, history)`` method
-(``SQLiteStore``, ``PostgresStore``), other stores get the values with fresh timestamps. Vectors are not
-exported: the importing store embeds the values with its own embedder. Access
-statistics (what recency/strength ranking counts) are not carried.
+The header records how the source indexed its items (``fields``: ``null`` for the
+default, each value's memory text; the embedder and its dims) and how many
+records follow, so a truncated file is refused. Files without a header (older
+exports) are read too. ``history`` is present only when exported with
+``history=True``. Works over any LangGraph ``BaseStore`` (paged ``search``
+without a query); timestamps and history come back exactly into a store with a
+``restore(items, history)`` method (``SQLiteStore``, ``PostgresStore``), other
+stores get the values with fresh timestamps. Vectors are not exported: the
+importing store indexes every item with its own fields and embeds it with its
+own embedder. Access statistics (what recency/strength ranking counts:
+``accessed_at`` and ``access_count``, present once a search recalled the item)
+come from and go to stores with ``accesses()`` (``SQLiteStore``,
+``PostgresStore``), so a restored store ranks as the original did. An import
+commits in chunks and skips records already imported unchanged, so an
+interrupted import is finished by running it again.
 """
 
 from __future__ import annotations
@@ -24,9 +34,22 @@ from typing import IO, Any, Literal
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp, validate_op_namespace
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from langmem.store._open import embedder_name
 from langmem.store.history import HistoryEntry
 
-__all__ = ["ExportRecord", "export_items", "import_items", "read_jsonl", "write_jsonl"]
+__all__ = [
+    "ExportHeader",
+    "ExportRecord",
+    "IndexSettings",
+    "export_header",
+    "export_items",
+    "import_items",
+    "read_export",
+    "read_jsonl",
+    "write_jsonl",
+]
+
+FORMAT = 1  # the header's "langmem_export" version
 
 PAGE = 1000
 
@@ -65,6 +88,8 @@ class ExportRecord(BaseModel):
     value: dict[str, Any]
     created_at: AwareDatetime
     updated_at: AwareDatetime
+    accessed_at: AwareDatetime | None = None
+    access_count: int = Field(default=0, ge=0)
     history: list[ExportedChange] | None = None
 
     @field_validator("namespace")
@@ -92,6 +117,40 @@ class ExportRecord(BaseModel):
         ]
 
 
+class IndexSettings(BaseModel):
+    """How a store indexes its items, as an export header records it."""
+
+    fields: list[str] | None = None  # None: the default, each value's memory text
+    embedder: str | None = None
+    dims: int | None = None
+
+    @classmethod
+    def of(cls, store: BaseStore) -> IndexSettings | None:
+        """``store``'s settings, or ``None`` if it keeps no index."""
+        config = getattr(store, "index_config", None)
+        if not config:
+            return None
+        embed = config.get("embed")
+        name = None if embed is None else embedder_name(embed, getattr(store, "embeddings", None))
+        fields = config.get("fields")
+        return cls(fields=None if fields is None else list(fields), embedder=name, dims=config.get("dims"))
+
+
+class ExportHeader(BaseModel):
+    """The first line of an export: its format version, record count and source index."""
+
+    model_config = ConfigDict(extra="ignore")  # later versions may add fields
+
+    langmem_export: Literal[1] = FORMAT
+    count: int = Field(ge=0)
+    index: IndexSettings | None = None
+
+
+def export_header(store: BaseStore, records: list[ExportRecord]) -> ExportHeader:
+    """The header of an export of ``records`` from ``store``."""
+    return ExportHeader(count=len(records), index=IndexSettings.of(store))
+
+
 def export_items(
     store: BaseStore,
     namespace: tuple[str, ...] = (),
@@ -107,6 +166,7 @@ def export_items(
     if history and not callable(getattr(store, "history", None)):
         raise TypeError(f"{type(store).__name__} keeps no history to export")
     items: list[Item] = []
+    accesses = store.accesses(namespace) if callable(getattr(store, "accesses", None)) else {}
     while page := store.search(namespace, limit=PAGE, offset=len(items), refresh_ttl=False):
         items += page
         if len(page) < PAGE:
@@ -117,12 +177,15 @@ def export_items(
     items.sort(key=lambda item: item.created_at)
     records = []
     for item in items:
+        accessed_at, access_count = accesses.get((tuple(item.namespace), item.key), (None, 0))
         record = ExportRecord(
             namespace=list(item.namespace),
             key=item.key,
             value=item.value,
             created_at=item.created_at,
             updated_at=item.updated_at,
+            accessed_at=accessed_at,
+            access_count=access_count,
         )
         if history:
             record.history = [
@@ -145,35 +208,73 @@ def import_items(
 
     Every record is validated before the first write (a bad one raises
     ``ValueError`` naming it, and nothing is written). Existing items with the
-    same namespace and key are replaced.
+    same namespace and key are replaced, except those already equal to the
+    record (value and timestamps), which are skipped: rerunning an interrupted
+    import writes only what is missing. Each chunk is committed whole;
+    ``on_progress`` gets the number of records done (written or skipped) after each.
     """
     checked = [_check(r, f"record {n}") for n, r in enumerate(records, 1)]
     restore = getattr(store, "restore", None)
+    written = 0
     for start in range(0, len(checked), chunk):
-        part = checked[start : start + chunk]
+        part = _missing(store, checked[start : start + chunk])
         if callable(restore):
-            restore([r.item() for r in part], [c for r in part for c in r.changes()])
-        else:
+            accesses = {
+                (tuple(r.namespace), r.key): (r.accessed_at, r.access_count)
+                for r in part
+                if r.access_count
+            }
+            restore([r.item() for r in part], [c for r in part for c in r.changes()], accesses)
+        elif part:
             store.batch([PutOp(tuple(r.namespace), r.key, r.value) for r in part])
+        written += len(part)
         if on_progress:
-            on_progress(len(part))
-    return len(checked)
+            on_progress(min(chunk, len(checked) - start))
+    return written
 
 
-def write_jsonl(records: Iterable[ExportRecord], out: IO[str]) -> int:
-    """Write ``records`` as JSON Lines to ``out``; returns how many were written."""
+def _missing(store: BaseStore, records: list[ExportRecord]) -> list[ExportRecord]:
+    """The records ``store`` does not already hold as they are."""
+    found = store.batch([GetOp(tuple(r.namespace), r.key, refresh_ttl=False) for r in records])
+    return [
+        r
+        for r, item in zip(records, found)
+        if item is None
+        or (item.value, item.created_at, item.updated_at)
+        != (r.value, r.created_at, r.updated_at)
+    ]
+
+
+def write_jsonl(
+    records: Iterable[ExportRecord], out: IO[str], *, header: ExportHeader | None = None
+) -> int:
+    """Write ``records`` (after ``header``, if given) as JSON Lines to ``out``; returns
+    how many records were written."""
+    if header is not None:
+        out.write(header.model_dump_json() + "\n")
     count = 0
     for record in records:
         data = record.model_dump(mode="json")
-        if data["history"] is None:
-            del data["history"]
+        for field, absent in (("accessed_at", None), ("access_count", 0), ("history", None)):
+            if data[field] == absent:
+                del data[field]
         out.write(json.dumps(data, ensure_ascii=False) + "\n")
         count += 1
     return count
 
 
 def read_jsonl(lines: Iterable[str]) -> list[ExportRecord]:
-    """Parse and validate JSON Lines (blank lines skipped); errors name the line."""
+    """Parse and validate JSON Lines (blank lines skipped); errors name the line.
+
+    A header line is checked (a file with fewer records than it counts is
+    refused as truncated) and not returned: :func:`read_export` returns it.
+    """
+    return read_export(lines)[1]
+
+
+def read_export(lines: Iterable[str]) -> tuple[ExportHeader | None, list[ExportRecord]]:
+    """``(header, records)`` of an export (``header`` is ``None`` in older files)."""
+    header: ExportHeader | None = None
     records = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -182,8 +283,30 @@ def read_jsonl(lines: Iterable[str]) -> list[ExportRecord]:
             data = json.loads(line)
         except ValueError as exc:
             raise ValueError(f"line {number}: not JSON ({exc})") from None
+        if isinstance(data, dict) and "langmem_export" in data:
+            if header is not None or records:
+                raise ValueError(f"line {number}: a second export header")
+            header = _check_header(data, f"line {number}")
+            continue
         records.append(_check(data, f"line {number}"))
-    return records
+    if header is not None and len(records) != header.count:
+        raise ValueError(
+            f"the export header counts {header.count} records but {len(records)} follow"
+            " (a truncated or edited file); nothing was imported"
+        )
+    return header, records
+
+
+def _check_header(data: dict, where: str) -> ExportHeader:
+    if data.get("langmem_export") != FORMAT:
+        raise ValueError(
+            f"{where}: export format {data.get('langmem_export')!r} is not {FORMAT};"
+            " upgrade langmem to import it"
+        )
+    try:
+        return ExportHeader.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError(f"{where}: a malformed export header ({exc.errors()[0]['msg']})") from None
 
 
 def _check(record: ExportRecord | dict, where: str) -> ExportRecord:
