@@ -196,3 +196,29 @@ def test_sync_and_async_drivers_run_the_same_flow():
 
 def test_ai_message_type():
     assert isinstance(ai(("x", {})), AIMessage)
+
+
+@pytest.mark.parametrize(
+    ("direct_url", "command"),
+    [
+        ('{"url": "file:///src/lm", "dir_info": {"editable": true}}', "pip install -e '/src/lm[mcp]'"),
+        ('{"url": "file:///src/lm", "dir_info": {}}', "pip install '/src/lm[mcp]'"),
+        (
+            '{"url": "file:///d/langmem_plus-0.1.0-py3-none-any.whl", "archive_info": {}}',
+            "pip install '/d/langmem_plus-0.1.0-py3-none-any.whl[mcp]'",
+        ),
+        (None, "pip install 'langmem-plus[mcp]'"),
+    ],
+)
+def test_install_hints_name_where_this_package_came_from(monkeypatch, direct_url, command):
+    from importlib import metadata
+
+    from langmem import _extras
+
+    class Dist:
+        def read_text(self, name):
+            assert name == "direct_url.json"
+            return direct_url
+
+    monkeypatch.setattr(metadata, "distribution", lambda name: Dist())
+    assert _extras.install_extra("mcp").endswith(command)

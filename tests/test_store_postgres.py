@@ -421,8 +421,10 @@ def test_cli_moves_memories_from_sqlite_to_postgres_and_back(tmp_path, pg_url):
     assert ok("export", "--history", *pg).stdout == exported
     assert ok("search", "users", "coffee", "--json", *pg).stdout.count('"tea"') == 1
     back = ["--db", tmp_path / "b.sqlite", "--embed", "hash"]
-    ok("import", "-", *back, input=ok("export", "--history", *pg).stdout)
-    assert ok("export", "--history", *back).stdout == exported
+    searched = ok("export", "--history", *pg).stdout  # now with the search's access to "tea"
+    assert '"access_count": 1' in searched and searched != exported
+    ok("import", "-", *back, input=searched)
+    assert ok("export", "--history", *back).stdout == searched
 
 
 def test_late_interaction_and_neighbours_rank_as_sqlite(pg_url):

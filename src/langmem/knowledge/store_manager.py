@@ -9,7 +9,8 @@ Memories are shown to the model under ids derived from their store address
 (:func:`stable_id`), never under raw store keys, and written back to the
 address they came from; new memories get uuid4 keys. Stored values read in
 either shape (see :mod:`langmem.knowledge._values`); values fitting none of
-the schemas are left alone.
+the schemas are left alone. The ``get``/``search`` proxies, like LangMem's,
+type only ``{"kind": ..., "content": ...}`` values.
 """
 
 from __future__ import annotations
@@ -164,7 +165,8 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
     Output: the puts made, ``[{"namespace": (...), "key": str, "value": {...}}]``;
     values are written as ``{"kind": <schema name>, "content": {...}}``.
     ``search``/``get``/``put``/``delete`` (and ``a*`` twins) act on the
-    resolved namespace.
+    resolved namespace. As in LangMem, the class allows deletes by default
+    (``enable_deletes=True``); :func:`create_memory_store_manager` does not.
     """
 
     def __init__(
@@ -177,7 +179,7 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
         default: str | dict | BaseModel | None = None,
         default_factory: Callable[[RunnableConfig], str | dict | BaseModel] | None = None,
         enable_inserts: bool = True,
-        enable_deletes: bool = False,
+        enable_deletes: bool = True,
         query_model: str | BaseChatModel | None = None,
         query_limit: int = 5,
         namespace: tuple[str, ...] | str | NamespaceTemplate = DEFAULT_NAMESPACE,
@@ -196,10 +198,15 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
         self.enable_deletes = enable_deletes
         self.query_limit = query_limit
         self.namespace = NamespaceTemplate(namespace)
-        self.store = store
+        self._store = store
         self.phases = [_check_phase(p) for p in phases or ()]
         self.default_factory = default_factory
         self.default = None if default is None else self._coerce_default(default)
+
+    @property
+    def store(self) -> BaseStore:
+        """The store given at construction, else the running graph's; ``ValueError`` if none."""
+        return resolve_store(self._store, ensure_config())
 
     # --- defaults ----------------------------------------------------------------
 
@@ -244,7 +251,7 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
         messages = convert_to_messages(list(state.get("messages") or ()))
         max_steps = state.get("max_steps") or 1
         ns = self.namespace(config)
-        store = resolve_store(self.store, config)
+        store = resolve_store(self._store, config)
 
         found = yield from self._search_flow(messages, store, ns, config)
         stored: dict[str, tuple[tuple[str, ...], str, str, BaseModel]] = {}
@@ -378,10 +385,15 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
         return self.namespace(ensure_config(config))
 
     def _typed(self, item: Item | None, cls: type) -> Any:
+        """``item`` as LangMem's ``get``/``search`` give it: a ``{"kind": K, "content": {...}}``
+        value of a schema named ``K`` as that schema's instance, any other value as stored
+        (e.g. the tools' ``{"content": "text"}``; invalid content too, where LangMem raises)."""
         if item is None:
             return None
-        read = read_memory(item.value, self.schemas)
-        value = item.value if read is None else read[1]
+        value: Any = item.value
+        if isinstance(value, dict) and isinstance(value.get("kind"), str) and "content" in value:
+            read = read_memory(value, self.schemas)
+            value = value if read is None else read[1]
         return _item(
             cls,
             item.namespace,
@@ -398,7 +410,7 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
 
     def _get_flow(self, key: str, refresh_ttl: bool | None, config: RunnableConfig | None):
         config = ensure_config(config)
-        ns, store = self.namespace(config), resolve_store(self.store, config)
+        ns, store = self.namespace(config), resolve_store(self._store, config)
         op = get_op(store, ns, key)
         if refresh_ttl is not None:
             op = op._replace(refresh_ttl=refresh_ttl)
@@ -417,7 +429,7 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
         config: RunnableConfig | None,
     ):
         config = ensure_config(config)
-        ns, store = self.namespace(config), resolve_store(self.store, config)
+        ns, store = self.namespace(config), resolve_store(self._store, config)
         op = search_op(store, ns, query=query, filter=filter, limit=limit, offset=offset)
         if refresh_ttl is not None:
             op = op._replace(refresh_ttl=refresh_ttl)
@@ -428,7 +440,7 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
 
     def _put_flow(self, key: str, value: Any, index: Any, ttl: Any, config: RunnableConfig | None):
         config = ensure_config(config)
-        ns, store = self.namespace(config), resolve_store(self.store, config)
+        ns, store = self.namespace(config), resolve_store(self._store, config)
         if isinstance(value, BaseModel):
             value = stored_value(value)
         op = put_op(store, ns, key, value)._replace(index=index)
@@ -438,7 +450,7 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
 
     def _delete_flow(self, key: str, config: RunnableConfig | None):
         config = ensure_config(config)
-        ns, store = self.namespace(config), resolve_store(self.store, config)
+        ns, store = self.namespace(config), resolve_store(self._store, config)
         yield StoreBatch(store, [delete_op(ns, key)])
 
     def get(

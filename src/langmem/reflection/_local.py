@@ -83,9 +83,13 @@ class LocalReflectionExecutor(Executor):
             if not isinstance(namespace, (NamespaceTemplate, tuple, str)):
                 namespace = None
         self.namespace = None if namespace is None else NamespaceTemplate(namespace)
-        own_store = getattr(reflector, "store", None)
-        if store is None and isinstance(own_store, BaseStore):
-            store = own_store
+        if store is None:
+            try:
+                own_store = getattr(reflector, "store", None)
+            except ValueError:  # a store manager with no store of its own (as in LangMem)
+                own_store = None
+            if isinstance(own_store, BaseStore):
+                store = own_store
         if store is not None and not isinstance(store, BaseStore):
             raise TypeError(f"store must be a BaseStore, got {store!r}")
         self.store = store
