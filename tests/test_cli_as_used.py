@@ -145,19 +145,25 @@ def test_ctrl_c_during_an_import_says_how_to_finish_it(tmp_path):
     count = 40_000
     big_export(tmp_path / "big.jsonl", count)
     db = tmp_path / "t.sqlite"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "langmem", "import", "big.jsonl", "--db", db, "--embed", "hash"],
-        cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    deadline = time.monotonic() + 120
-    while items_in(db) < 5000 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, (out, err)
+    out, err = tmp_path / "out.txt", tmp_path / "err.txt"  # files: a full pipe cannot stall it
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "langmem", "import", "big.jsonl", "--db", db, "--embed", "hash"],
+            cwd=tmp_path, env=ENV, stdout=stdout, stderr=stderr,
+        )
+        deadline = time.monotonic() + 120
+        while items_in(db) < 5000 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail(f"still running 120 s after Ctrl-C: {err.read_text()[-2000:]}")
+    assert proc.returncode == 130, (out.read_text(), err.read_text())
     written = items_in(db)
     assert 0 < written < count
-    said = " ".join(err.split())
+    said = " ".join(err.read_text().split())
     assert f"of {count} records are in" in said and "Run the same command again" in said
     done = int(said.split("interrupted: ")[1].split()[0])
     assert done <= written  # what it reports is committed
