@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Iterator
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from langgraph.store.base import PutOp
@@ -47,6 +47,10 @@ from rich.text import Text
 from langmem.conversation import parse_conversation
 from langmem.errors import ConfigurationError
 from langmem.memory import memory_text, memory_value, with_text
+
+if TYPE_CHECKING:  # imported where used: the CLI starts without them
+    import psycopg
+    from langchain_core.messages import MessageLikeRepresentation
 
 app = typer.Typer(
     help="Long-term memory for LLM agents: try the demo, manage memories, or serve them over MCP.",
@@ -179,9 +183,11 @@ def _open_postgres(
 
     try:
         with psycopg.connect(url, connect_timeout=10) as conn:
-            exists = conn.execute("SELECT to_regclass('langmem_items') IS NOT NULL").fetchone()[0]
-            meta = conn.execute("SELECT to_regclass('langmem_meta') IS NOT NULL").fetchone()[0]
-            rows = conn.execute("SELECT key, value FROM langmem_meta").fetchall() if meta else []
+            exists = _scalar(conn, "SELECT to_regclass('langmem_items') IS NOT NULL")
+            meta = _scalar(conn, "SELECT to_regclass('langmem_meta') IS NOT NULL")
+            rows: list[tuple[Any, ...]] = (
+                conn.execute("SELECT key, value FROM langmem_meta").fetchall() if meta else []
+            )
     except psycopg.Error as exc:
         raise _connect_error(url, exc) from None
     if read and not exists:
@@ -189,6 +195,13 @@ def _open_postgres(
     embed = embed or dict(rows).get("embedder") or default_embed
     embeddings, dims = _embedder(embed)
     return PostgresStore(url, index={"dims": dims, "embed": embeddings}, **kwargs)
+
+
+def _scalar(conn: psycopg.Connection, sql: str) -> Any:
+    """The value of a one-row, one-column query."""
+    row = conn.execute(sql).fetchone()
+    assert row is not None  # a SELECT without FROM returns one row
+    return row[0]
 
 
 def _check_path(db: Path, *, must_exist: bool) -> None:
@@ -268,7 +281,7 @@ def _store(
     with store:
         try:
             yield store
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, PermissionError) as exc:  # damaged, or open read-only
             raise _fail(_about(db, exc)) from None
 
 
@@ -394,7 +407,7 @@ def demo(
         for question in sample["questions"]:
             hits = store.search(DEMO_NAMESPACE, query=question, limit=limit)
             _print_hits(question, hits)
-        if chat_model is not None:
+        if chat_model is not None and model is not None:  # chat_model comes from model
             _extract(store, chat_model, model, sample, limit)
         else:
             console.print(
@@ -427,7 +440,7 @@ def _extract(store: Any, chat_model: Any, model: str, sample: dict, limit: int) 
     with _progress() as progress:
         task = progress.add_task(f"Extracting memories with {model}", total=len(sample["sessions"]))
         for session in sample["sessions"]:
-            messages = [
+            messages: list[MessageLikeRepresentation] = [
                 {"role": "user" if speaker == user else "assistant", "content": text}
                 for speaker, text in session["turns"]
             ]
@@ -841,7 +854,7 @@ def extract(
     with _store(db, embed, read=False, origin=f"langmem extract ({model})") as store:
         manager = create_memory_store_manager(chat_model, namespace=ns, store=store)
         with err.status(f"Extracting memories with {model}..."):
-            puts = manager.invoke({"messages": messages})
+            puts = manager.invoke({"messages": list(messages)})
     if as_json:
         _echo_json([{**p, "namespace": list(p["namespace"])} for p in puts])
         return

@@ -135,7 +135,8 @@ def migrate(db: sqlite3.Connection) -> list[str]:
             db.execute(f"INSERT INTO {TABLE} VALUES (?, ?)", (m.__name__, time.time()))
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite rolls back itself after some errors
+                db.execute("ROLLBACK")
             raise
         done.append(m.__name__)
     return done

@@ -23,7 +23,8 @@
   ``sweep_interval_minutes`` (default 1) and by :meth:`SQLiteStore.sweep_ttl`.
 - **History and erasure**: :meth:`SQLiteStore.history` lists every change of an
   item (see :mod:`langmem.store.history` for ``origin``); :meth:`SQLiteStore.erase`
-  removes an item or a namespace subtree and every trace of it from the files.
+  removes an item or a namespace subtree and every trace of it from the files
+  (a compaction another connection's read holds back is retried, with a warning).
 - **Concurrency**: one connection guarded by a lock; embedding runs outside it;
   ``abatch`` runs the engine in a worker thread. Other processes may share the
   file (busy timeout + retry; the vector index fully reloads after they write).
@@ -78,7 +79,8 @@ from langmem.store._open import (  # inspect_database: re-exported for the CLI
     connect,
     embedder_name,
     inspect_database,
-    is_read_only_file,
+    naming_damage,
+    opens_read_only,
 )
 from langmem.store._ops import (
     Plan,
@@ -111,6 +113,9 @@ _MODES = ("hybrid", "vector", "keyword")
 # ~17 pages (items, FTS5, vectors, history), so the default would copy and sync the same
 # hot pages every ~60 single puts.
 _CHECKPOINT_PAGES = 10_000
+# Seconds an erase, an open or a close waits for other connections before leaving the
+# compaction pending; a pending one is retried after writes at most this often.
+_COMPACTION_WAIT = 1.0
 
 
 class SQLiteStore(BaseStore):
@@ -131,10 +136,16 @@ class SQLiteStore(BaseStore):
         synchronous: SQLite ``synchronous`` pragma (``"NORMAL"`` or ``"FULL"``).
         busy_timeout: seconds to wait for another process's write lock.
         embed_batch_size: texts per embedder call.
-        read_only: open the file read-only (``mode=ro``): reads and searches work but
-            record no access statistics and refresh no TTL; writes, erasure and
-            compaction raise ``PermissionError``. ``None`` (default): read-only when
-            this process may not write the file.
+        read_only: open the file read-only: reads and searches work but record no
+            access statistics and refresh no TTL; writes, erasure and compaction raise
+            ``PermissionError``; no file is left behind (see :mod:`langmem.store._open`);
+            an empty (0-byte) file is refused. ``None`` (default): read-only when this
+            process may not write the file, its folder or its ``-wal``/``-shm`` files
+            (all but the first logged); ``False`` refuses such a file at open.
+
+    An existing empty (0-byte) file opened writable becomes a new store (``touch``,
+    then use). A damaged file raises :class:`~langmem.errors.ConfigurationError` at
+    open; damage found later raises ``sqlite3.DatabaseError`` naming the file.
     """
 
     supports_ttl = True
@@ -170,37 +181,47 @@ class SQLiteStore(BaseStore):
         self._index = VectorIndex(self.index_config["dims"]) if self.embeddings else None
         self._lock = threading.RLock()
         self._next_sweep = 0.0
-        # True after an erase whose compaction waits for another connection's read snapshot.
+        # True after an erase until its compaction ran (another connection's read snapshot
+        # can hold it back); _compaction_retry: when to retry one that was held back.
         self.compaction_pending = False
-        # None: read-only exactly when this process may not write the file.
-        self.read_only = is_read_only_file(self.path) if read_only is None else read_only
+        self._compaction_retry: float | None = None
+        self.read_only = opens_read_only(self.path) if read_only is None else read_only
         self._db: sqlite3.Connection | None = connect(
             self.path, read_only=self.read_only, timeout=busy_timeout
         )
         weakref.finalize(self, self._db.close)
-        check_database(self._db, self.path)  # before anything writes, even the WAL switch
+        self._checkpointer: Checkpointer | None = None
+        try:
+            with naming_damage(self.path, opening=True):
+                self._open(synchronous)
+        except BaseException:
+            self._release()
+            raise
+
+    def _open(self, synchronous: str) -> None:
+        db = self._conn()
+        # Before anything writes, even the WAL switch.
+        check_database(db, self.path, new=not self.read_only)
         if self.read_only:
-            if pending(self._db):
+            if pending(db):
                 raise ConfigurationError(
                     f"{self.path}: made by an older version; open it once writable to upgrade it"
                 )
         else:
             self._configure(synchronous)
-            migrate(self._db)
-        self._checkpointer: Checkpointer | None = None
+            migrate(db)
         if not self.read_only and self.path != ":memory:":
-            self._checkpointer = Checkpointer(self.path, self._db, pages=_CHECKPOINT_PAGES)
+            self._checkpointer = Checkpointer(self.path, db, pages=_CHECKPOINT_PAGES)
             weakref.finalize(self, self._checkpointer.close)
         if self.embeddings is not None:
             name = embedder_name(self.index_config["embed"], self.embeddings)
             check_embedder(
-                self._db, self.path, name, self.index_config["dims"], record=not self.read_only
+                db, self.path, name, self.index_config["dims"], record=not self.read_only
             )
         self._load_vectors()
-        if not self.read_only and _compaction_recorded(self._db):
+        if not self.read_only and _compaction_recorded(db):
             self.compaction_pending = True  # an erase was interrupted before its compaction
-            with contextlib.suppress(TimeoutError):
-                self.compact()
+            self._compact_soon(min(self.busy_timeout, _COMPACTION_WAIT))
 
     # ------------------------------------------------------------------ front ends
 
@@ -265,7 +286,7 @@ class SQLiteStore(BaseStore):
         """Every recorded change of one item, oldest first (empty after :meth:`erase`)."""
         _check_namespace(namespace)
         sql, params = _sql.read_history_sql(namespace, key)
-        with self._lock:
+        with self._lock, naming_damage(self.path):
             rows = self._conn().execute(sql, params).fetchall()
         return [HistoryEntry.from_row(row) for row in rows]
 
@@ -276,7 +297,7 @@ class SQLiteStore(BaseStore):
         """``(last recalled, times recalled)`` of each item under ``namespace`` that query
         searches have recalled: what recency/strength ranking counts (exports carry it)."""
         sql, params = _sql.accesses_sql(namespace)
-        with self._lock:
+        with self._lock, naming_damage(self.path):
             rows = self._conn().execute(sql, params).fetchall()
         return accesses_of(rows)
 
@@ -290,6 +311,11 @@ class SQLiteStore(BaseStore):
         byte of the erased content stays in the database files. To erase many
         targets, pass ``compact=False`` and call :meth:`compact` once at the end.
         Returns the number of items erased.
+
+        Should another connection's read snapshot hold the compaction back for more
+        than a second, the erase returns (its deletion committed), logs a warning and
+        leaves :attr:`compaction_pending`: the compaction is retried after later
+        writes, at :meth:`close` and at the next open.
         """
         _check_namespace(namespace)
 
@@ -300,16 +326,13 @@ class SQLiteStore(BaseStore):
             db.execute(*_sql.erase_history_sql(namespace, key))
             # Durable with the erase: a crash before compaction leaves it to the next open.
             db.execute("INSERT OR REPLACE INTO meta VALUES ('compaction_pending', 1)")
+            self.compaction_pending = True
             return len(ids)
 
         with self._lock:
             erased = self._transaction(body, write=True)
-            self.compaction_pending = True
-            if compact:
-                try:
-                    self.compact()
-                except TimeoutError:  # committed: report, and finish at close
-                    logger.warning("%s: erased; WAL checkpoint pending (a reader)", self.path)
+            if compact and self.compaction_pending:
+                self._compact_soon(min(self.busy_timeout, _COMPACTION_WAIT))
         return erased
 
     async def aerase(
@@ -373,13 +396,25 @@ class SQLiteStore(BaseStore):
         return self._transaction(lambda db, ch: self._sweep(db, ch, now_us()), write=True)
 
     def close(self) -> None:
-        """Close the database (idempotent)."""
+        """Close the database (idempotent), running a pending compaction if no other
+        connection holds it back for a second (else the next open runs it)."""
+        with self._lock:
+            try:
+                if self._db is not None and self.compaction_pending:
+                    with naming_damage(self.path):
+                        done = self._try_compact(min(self.busy_timeout, _COMPACTION_WAIT))
+                    if not done:
+                        logger.warning(
+                            "%s: closed with erased content still in the file (another"
+                            " connection is reading); the next open removes it",
+                            self.path,
+                        )
+            finally:
+                self._release()
+
+    def _release(self) -> None:
         with self._lock:
             if self._db is not None:
-                if self.compaction_pending:
-                    with contextlib.suppress(TimeoutError):
-                        self.busy_timeout = 0.0
-                        self.compact()
                 if self._checkpointer is not None:
                     self._checkpointer.close()
                 self._db.close()
@@ -453,8 +488,12 @@ class SQLiteStore(BaseStore):
         """
         if write and self.read_only:
             raise PermissionError(f"{self.path}: the store is open read-only; nothing was written")
-        with self._lock:
-            return self._retrying(body, write)
+        with self._lock, naming_damage(self.path):
+            result = self._retrying(body, write)
+            retry = self._compaction_retry
+            if write and retry is not None and time.monotonic() >= retry:
+                self._compact_soon(0.0)
+            return result
 
     def _retrying(self, body: Any, write: bool) -> Any:
         db = self._conn()
@@ -477,8 +516,13 @@ class SQLiteStore(BaseStore):
                         db.execute("ROLLBACK")
                     raise
             except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
+                if not _is_busy(exc):
                     raise
+                if time.monotonic() > deadline:
+                    raise sqlite3.OperationalError(
+                        f"{self.path}: another connection kept the file locked for"
+                        f" {self.busy_timeout:g} s (busy_timeout): {exc}"
+                    ) from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 0.2)
                 continue
@@ -571,35 +615,60 @@ class SQLiteStore(BaseStore):
 
         Merges the FTS5 index (dropping deleted entries), checkpoints the WAL,
         vacuums (freed pages are already zeroed: ``secure_delete``) and truncates
-        the WAL. Needs no other connection to hold a read snapshot; waits up to
-        ``busy_timeout`` for them.
+        the WAL. Needs no other connection to hold a read snapshot: waits up to
+        ``busy_timeout`` for them, then raises ``TimeoutError``.
         """
         if self.read_only:
             raise PermissionError(f"{self.path}: the store is open read-only")
-        with self._lock:
-            self._compact()
+        with self._lock, naming_damage(self.path):
+            deadline = time.monotonic() + self.busy_timeout
+            while not self._try_compact(max(deadline - time.monotonic(), 0.0)):
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(
+                        f"{self.path}: not compacted: another connection kept a read snapshot"
+                        f" for {self.busy_timeout:g} s (busy_timeout)"
+                    )
+                time.sleep(0.05)
 
-    def _compact(self) -> None:
+    def _compact_soon(self, wait: float) -> None:
+        """Compact unless other connections hold it back for ``wait`` seconds: then warn
+        (once while it stays held back) and leave it to be retried."""
+        warned = self._compaction_retry is not None
+        if not self._try_compact(wait) and not warned:
+            logger.warning(
+                "%s: erased content stays in the file while another connection reads:"
+                " the compaction is pending (retried after writes, at close and at the"
+                " next open)",
+                self.path,
+            )
+
+    def _try_compact(self, wait: float) -> bool:
+        """One compaction, waiting at most ``wait`` seconds for other connections; False
+        if one held it back (learnt before the costly steps, bar a race)."""
         db = self._conn()
-        db.execute("INSERT INTO items_fts (items_fts) VALUES ('optimize')")
-        deadline = time.monotonic() + self.busy_timeout
-        while True:
-            try:
-                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                db.execute("VACUUM")
-                busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
-                    raise
-                busy = 1
-            if not busy:
-                db.execute("DELETE FROM meta WHERE key = 'compaction_pending'")
-                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                self.compaction_pending = False
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError("Could not checkpoint the WAL: another connection holds it")
-            time.sleep(0.05)
+        db.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        try:
+            if not _checkpointed(db):
+                return self._held_back()
+            db.execute("INSERT INTO items_fts (items_fts) VALUES ('optimize')")
+            db.execute("VACUUM")
+            if not _checkpointed(db):
+                return self._held_back()
+            db.execute("DELETE FROM meta WHERE key = 'compaction_pending'")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            return self._held_back()
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        self.compaction_pending = False
+        self._compaction_retry = None
+        return True
+
+    def _held_back(self) -> bool:
+        self._compaction_retry = time.monotonic() + _COMPACTION_WAIT
+        return False
 
     def _load_vectors(self) -> None:
         if self._index is None:
@@ -731,6 +800,11 @@ def _compaction_recorded(db: sqlite3.Connection) -> bool:
     if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
         return False  # a file migrated only partly (tests)
     return bool(db.execute("SELECT 1 FROM meta WHERE key = 'compaction_pending'").fetchone())
+
+
+def _checkpointed(db: sqlite3.Connection) -> bool:
+    """Whether a ``TRUNCATE`` checkpoint copied the whole log and emptied it."""
+    return not db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
