@@ -4,18 +4,21 @@ Both tools resolve their namespace from the run's config at every call and
 their store from ``store=`` or the running graph. Everything the model passes
 is confined to that namespace: ids are UUID keys in it, and a search
 ``filter`` only narrows results. Arguments are checked here, before the store
-sees them (empty or non-UTF-8 text, non-finite numbers, unsupported filter
-operators, out-of-range ``limit``/``offset``). Mistakes the model can fix raise
-:class:`MemoryToolError` (a ``ValueError`` and a ``ToolException``): from
-``tool.invoke(args)`` it propagates, as in LangMem; a tool *call* (what a
-``ToolNode`` sends) gets an error ``ToolMessage`` instead, so the agent run goes
-on. Setup mistakes (no store, a missing config key) raise
-:class:`~langmem.errors.ConfigurationError`, which a ``ToolNode`` re-raises.
+sees them (wrong types, empty or non-UTF-8 text, non-finite numbers, unsupported
+filter operators, out-of-range ``limit``/``offset``, nesting over 64 levels).
+Mistakes the model can fix raise :class:`MemoryToolError` (a ``ValueError`` and a
+``ToolException``): from ``tool.invoke(args)`` it propagates, as in LangMem; a
+tool *call* (what a ``ToolNode`` or a hand-written agent loop sends) gets an
+error ``ToolMessage`` instead, so the agent run goes on. Setup mistakes (no
+store, a missing config key) raise :class:`~langmem.errors.ConfigurationError`,
+which a ``ToolNode`` re-raises; store faults (I/O, a damaged file) propagate as
+they are, never as the model's mistake.
 """
 
 from __future__ import annotations
 
 import json
+import reprlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
@@ -24,11 +27,12 @@ from langchain_core.messages import ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import StructuredTool, ToolException
 from langgraph.store.base import BaseStore, SearchItem
-from pydantic import BaseModel, Field, TypeAdapter, create_model
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 
 from langmem._effects import Flow, StoreBatch, adrive, drive
 from langmem.errors import ConfigurationError
 from langmem.knowledge._values import context_store, delete_op, put_op, search_op
+from langmem.memory import check_text
 from langmem.store._ops import FILTER_OPERATORS, ORDERING_OPERATORS
 from langmem.utils import NamespaceTemplate
 
@@ -47,6 +51,7 @@ _MANAGE_INSTRUCTIONS = (
 
 MAX_LIMIT = 1000  # search results per call
 MAX_OFFSET = 100_000  # results a search may skip
+MAX_NESTING = 64  # levels of lists and objects in the arguments
 
 
 class MemoryToolError(ToolException, ValueError):
@@ -65,8 +70,12 @@ class _MemoryTool(StructuredTool):
       often pass the model's raw ``arguments`` string straight to ``tool.invoke``;
       a string that decodes to an object of this tool's parameters is read as
       those parameters, any other string as the first parameter.
+    - Arguments of a tool call that its schema refuses raise
+      :class:`MemoryToolError` naming them (``tool.invoke(args)`` raises
+      pydantic's ``ValidationError``, as in LangMem).
     - A :class:`MemoryToolError` raised for a tool call becomes an error
-      ``ToolMessage`` (LangGraph's ``ToolNode`` would otherwise end the run).
+      ``ToolMessage`` (LangGraph's ``ToolNode`` or a hand-written loop would
+      otherwise end the run).
     - Its schema always lists ``"required"`` (``[]`` when nothing is), as some
       providers validate tool schemas strictly.
     """
@@ -74,7 +83,13 @@ class _MemoryTool(StructuredTool):
     def _parse_input(self, tool_input: str | dict, tool_call_id: str | None) -> str | dict:
         if isinstance(tool_input, str):
             tool_input = _decode_arguments(tool_input, set(self.args)) or tool_input
-        return super()._parse_input(tool_input, tool_call_id)
+            _check_nesting(tool_input)
+        try:
+            return super()._parse_input(tool_input, tool_call_id)
+        except ValidationError as exc:
+            if tool_call_id is None:  # invoked with arguments: LangMem's error
+                raise
+            raise MemoryToolError(_invalid_arguments(self.name, exc)) from None
 
     @property
     def tool_call_schema(self) -> type[BaseModel]:
@@ -84,7 +99,7 @@ class _MemoryTool(StructuredTool):
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         try:
-            return super().invoke(input, config, **kwargs)
+            return super().invoke(_tool_input(input), config, **kwargs)
         except MemoryToolError as exc:
             return self._error_message(input, exc)
 
@@ -92,14 +107,54 @@ class _MemoryTool(StructuredTool):
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Any:
         try:
-            return await super().ainvoke(input, config, **kwargs)
+            return await super().ainvoke(_tool_input(input), config, **kwargs)
         except MemoryToolError as exc:
             return self._error_message(input, exc)
 
     def _error_message(self, input: Any, exc: MemoryToolError) -> ToolMessage:
-        if not (isinstance(input, Mapping) and input.get("type") == "tool_call"):
+        if not _is_tool_call(input):
             raise exc
         return ToolMessage(str(exc), tool_call_id=input["id"], name=self.name, status="error")
+
+
+def _is_tool_call(input: Any) -> bool:
+    return isinstance(input, Mapping) and input.get("type") == "tool_call"
+
+
+def _tool_input(input: Any) -> Any:
+    """``input``, unless it is a tool call whose arguments are no object; arguments
+    are checked before LangChain prints them."""
+    args = input.get("args") if _is_tool_call(input) else input
+    if _is_tool_call(input) and not isinstance(args, dict):
+        raise MemoryToolError("Pass the arguments as a JSON object of the tool's parameters.")
+    _check_nesting(args)
+    return input
+
+
+def _check_nesting(args: Any) -> None:
+    """Refuse arguments nesting deeper than LangChain and ``json`` can recurse
+    (``json.loads`` reads ~1000 levels)."""
+    if isinstance(args, dict) and _nests_deeper(args, MAX_NESTING):
+        raise MemoryToolError(
+            f"The arguments nest lists or objects more than {MAX_NESTING} levels deep; "
+            "flatten them."
+        )
+
+
+def _nests_deeper(value: Mapping | list | tuple, levels: int) -> bool:
+    """Whether lists or objects nest more than ``levels`` deep inside ``value``."""
+    children = value.values() if isinstance(value, Mapping) else value
+    nested = (v for v in children if isinstance(v, (Mapping, list, tuple)))
+    return any(levels == 0 or _nests_deeper(v, levels - 1) for v in nested)
+
+
+def _invalid_arguments(tool: str, exc: ValidationError) -> str:
+    """What is wrong with each argument, in pydantic's words without its links."""
+    problems = [
+        f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False)
+    ]
+    return f"Invalid arguments for {tool}: {'; '.join(problems)}."
 
 
 @classmethod
@@ -113,7 +168,7 @@ def _schema_listing_required(cls: type[BaseModel], *args: Any, **kwargs: Any) ->
 def _decode_arguments(text: str, names: set[str]) -> dict | None:
     try:
         decoded = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested beyond what json reads
         return None
     if isinstance(decoded, dict) and decoded and set(decoded) <= names:
         return decoded
@@ -247,8 +302,13 @@ def _manage_description(actions: tuple[str, ...], instructions: str) -> str:
 
 def _value(content_type: TypeAdapter, content: Any, action: str) -> dict:
     """The stored value for ``content``, which must be non-empty, strict JSON and UTF-8."""
-    if content is None or (isinstance(content, str) and not content.strip()):
+    if content is None:
         raise MemoryToolError(f"Pass the content of the memory to {action}; it must not be empty.")
+    if isinstance(content, str):  # checked as every surface checks it; stored as given
+        try:
+            check_text(content)
+        except ValueError as exc:
+            raise MemoryToolError(f"Pass the content of the memory to {action}; {exc}.") from None
     value = {"content": content_type.dump_python(content, mode="json")}
     _check_json(value, "content")
     return value
@@ -274,24 +334,25 @@ def _check_filter(filter: Mapping[str, Any], where: str = "filter") -> None:
     for key, expected in filter.items():
         if key.startswith("$"):
             raise MemoryToolError(
-                f"{where}: {key!r} is not a field name. Keys name fields of the memory; "
-                f'operators go inside a field, e.g. {{"n": {{"$gt": 3}}}} ({supported}).'
+                f"{where}: {reprlib.repr(key)} is not a field name. Keys name fields of the "
+                f'memory; operators go inside a field, e.g. {{"n": {{"$gt": 3}}}} ({supported}).'
             )
         if not isinstance(expected, Mapping):
             continue
+        field = f"{where}[{reprlib.repr(key)}]"
         if not any(k.startswith("$") for k in expected):
-            _check_filter(expected, f"{where}.{key}")
+            _check_filter(expected, field)
             continue
         if unsupported := [k for k in expected if k not in FILTER_OPERATORS]:
             raise MemoryToolError(
-                f"{where}.{key}: unsupported operator(s) {unsupported}; the supported ones are "
-                f"{supported} (match a value exactly by giving it directly)."
+                f"{field}: unsupported operator(s) {reprlib.repr(unsupported)}; the supported "
+                f"ones are {supported} (match a value exactly by giving it directly)."
             )
         for op in ORDERING_OPERATORS.intersection(expected):
             operand = expected[op]
             if isinstance(operand, bool) or not isinstance(operand, (int, float)):
                 raise MemoryToolError(
-                    f"{where}.{key}: {op} compares numbers, got {operand!r}."
+                    f"{field}: {op} compares numbers, got {reprlib.repr(operand)}."
                 )
 
 

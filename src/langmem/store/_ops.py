@@ -10,7 +10,6 @@ the store writes in bulk (one ``executemany`` per table).
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -269,9 +268,15 @@ def _operator(actual: Any, op: str, operand: Any) -> bool:
     if op not in _ORDER:
         raise ValueError(f"Unsupported filter operator: {op!r}")
     try:
-        return _ORDER[op](float(actual), float(operand))
+        return _ORDER[op](_number(actual), _number(operand))
     except (TypeError, ValueError):
         return False  # a missing or non-numeric field never satisfies a comparison
+
+
+def _number(value: Any) -> int | float:
+    """``value`` as LangGraph's ``float(value)`` reads it, but ints stay exact (Python
+    compares ints of any size with floats exactly, where ``float(10**400)`` overflows)."""
+    return value if isinstance(value, (int, float)) else float(value)
 
 
 def importance_of(value: dict) -> float | None:
@@ -279,6 +284,6 @@ def importance_of(value: dict) -> float | None:
     raw = value.get("importance")
     if raw is None and isinstance(value.get("content"), dict):
         raw = value["content"].get("importance")
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or math.isnan(raw):
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw != raw:  # NaN
         return None
-    return min(max(float(raw), 0.0), 1.0)
+    return float(min(max(raw, 0), 1))  # clamped first: float(10**400) overflows

@@ -23,7 +23,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from langmem.store._sql import ns_text
+from langmem.store._sql import ns_text, storable
 
 Sql = tuple[str, Any]
 
@@ -197,11 +197,12 @@ def get_sql(namespace: Sequence[str], key: str, now: int) -> Sql:
 
 def equality_prefilter(filter: dict[str, Any]) -> tuple[str, dict]:
     """``jsonb`` containment for ``{"key": "text"}`` filters (a coarse pre-filter: the
-    caller checks the whole filter on each row, as ``_sql.equality_prefilter``)."""
+    caller checks the whole filter on each row, as ``_sql.equality_prefilter``); text
+    ``jsonb`` cannot hold (NUL, lone surrogates) is left to the caller."""
     plain = {
         k: (v["$eq"] if isinstance(v, dict) and set(v) == {"$eq"} else v) for k, v in filter.items()
     }
-    strings = {k: v for k, v in plain.items() if isinstance(v, str)}
+    strings = {k: v for k, v in plain.items() if isinstance(v, str) and storable(k) and storable(v)}
     if not strings:
         return "TRUE", {}
     return "value @> %(eq)s::jsonb", {"eq": json.dumps(strings, ensure_ascii=False)}

@@ -9,6 +9,7 @@ Times are integer microseconds since the epoch (UTC).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,22 +72,35 @@ def scan_sql(
     )
 
 
-def equality_prefilter(filter: dict[str, Any]) -> Sql:
-    """``json_extract`` tests for ``{"key": scalar}`` / ``{"key": {"$eq": scalar}}``.
+MAX_PREFILTER = 16  # equality tests per query (SQLite bounds an expression's depth)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_PATH_UNSAFE = re.compile('[\x00-\x1f"\\\\\ud800-\udfff]')  # JSON escapes them in keys
 
-    Never stricter than LangGraph's Python equality: strings and 64-bit ints
-    and floats compare alike in both; anything else is left to the caller.
+
+def storable(text: str) -> bool:
+    """Whether both databases keep ``text`` as Python has it: no NUL, no lone surrogate."""
+    return _UNSTORABLE.search(text) is None
+
+
+def equality_prefilter(filter: dict[str, Any]) -> Sql:
+    """``json_extract`` tests for up to ``MAX_PREFILTER`` ``{"key": scalar}`` /
+    ``{"key": {"$eq": scalar}}`` entries.
+
+    Never stricter than LangGraph's Python equality: strings SQLite keeps as is
+    and 64-bit ints and floats compare alike in both; keys a quoted JSON path
+    label holds as is; anything else is left to the caller.
     """
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[Any] = []
     for key, expected in filter.items():
         if isinstance(expected, dict) and set(expected) == {"$eq"}:
             expected = expected["$eq"]
-        plain = isinstance(expected, str) or (
+        plain = (isinstance(expected, str) and storable(expected)) or (
             isinstance(expected, (int, float))
             and not isinstance(expected, bool)
             and abs(expected) < 2**53
         )
-        if plain and '"' not in key and "\\" not in key:
+        if plain and not _PATH_UNSAFE.search(key) and len(clauses) < MAX_PREFILTER:
             clauses.append("json_extract(value, ?) = ?")
             params += [f'$."{key}"', expected]
     return (" AND ".join(clauses) or "1"), tuple(params)
