@@ -26,6 +26,7 @@ COMMANDS = {
     "search",
     "list",
     "history",
+    "revert",
     "erase",
     "namespaces",
     "export",

@@ -262,15 +262,15 @@ def test_late_scores_of_memories_count_how_much_of_the_item_the_query_covers():
 
 
 def _spy(monkeypatch) -> dict[int, Candidate]:
-    """The candidates the store hands to ``rank``, by rowid (filled as searches run)."""
+    """The candidates the store hands to ``ranked``, by rowid (filled as searches run)."""
     seen: dict[int, Candidate] = {}
-    real = _read.rank
+    real = _read.ranked
 
-    def spy(candidates, weights, now):
+    def spy(candidates, weights, now, **kwargs):
         seen.update((c.rowid, c) for c in candidates)
-        return real(candidates, weights, now)
+        return real(candidates, weights, now, **kwargs)
 
-    monkeypatch.setattr(_read, "rank", spy)
+    monkeypatch.setattr(_read, "ranked", spy)
     return seen
 
 

@@ -81,7 +81,18 @@ def test_migrations_are_recorded_once_with_exact_schema(tmp_path):
     ]
     assert db.execute("SELECT key, value FROM meta").fetchall() == [("vectors_version", 0)]
     history = [r[1] for r in db.execute("PRAGMA table_info(history)")]
-    assert history == ["id", "namespace", "key", "action", "old_value", "new_value", "at", "origin"]
+    assert history == [
+        "id",
+        "namespace",
+        "key",
+        "action",
+        "old_value",
+        "new_value",
+        "at",
+        "origin",
+        "version",
+        "reason",
+    ]
 
 
 def test_upgrading_an_m001_file_backfills_the_indexed_flag(tmp_path, monkeypatch):
@@ -238,14 +249,14 @@ def test_searches_record_access_and_feed_recency(store):
 def test_score_is_the_final_score_of_rank(store, monkeypatch):
     from langmem.store import _read as engine
 
-    seen, original = {}, engine.rank
+    seen, original = {}, engine.ranked
 
-    def recording_rank(candidates, weights, now):
-        ranked = original(candidates, weights, now)
-        seen.update({c.rowid: score for c, score in ranked})
+    def recording_rank(candidates, weights, now, **kwargs):
+        ranked = original(candidates, weights, now, **kwargs)
+        seen.update({c.rowid: score for c, score, _ in ranked})
         return ranked
 
-    monkeypatch.setattr(engine, "rank", recording_rank)
+    monkeypatch.setattr(engine, "ranked", recording_rank)
     store.put(("s",), "a", {"text": "unique words here", "importance": 1.0})
     store.put(("s",), "b", {"text": "other words"})
     hits = store.search(("s",), query="unique words")

@@ -52,7 +52,7 @@ def test_manage_schema_matches_contract():
     tool = create_manage_memory_tool(NS)
     schema = tool.tool_call_schema.model_json_schema()
     assert tool.name == "manage_memory"
-    assert list(schema["properties"]) == ["content", "action", "id"]
+    assert list(schema["properties"]) == ["content", "action", "id", "reason"]  # reason: ours
     assert schema["required"] == []
     props = schema["properties"]
     assert props["content"]["anyOf"] == [{"type": "string"}, {"type": "null"}]

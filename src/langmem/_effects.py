@@ -12,7 +12,8 @@ An effect that raises is thrown back into the flow, which may handle it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Generator, Sequence
+import contextlib
+from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -73,16 +74,39 @@ class CallModel(Effect):
 
 @dataclass(frozen=True)
 class StoreBatch(Effect):
-    """Run store operations in one ``batch``; result: the list of results."""
+    """Run store operations in one ``batch``; result: the list of results.
+
+    ``origin`` names the writer where nothing else does and ``reasons`` gives each
+    written item its reason, for the stores that keep a history
+    (:mod:`langmem.store.history`)."""
 
     store: BaseStore
     ops: Sequence[Op]
+    origin: str | None = None
+    reasons: Mapping[tuple[tuple[str, ...], str], str] | None = None
 
     def run(self) -> list[Result]:
-        return self.store.batch(list(self.ops)) if self.ops else []
+        if not self.ops:
+            return []
+        with self._recording():
+            return self.store.batch(list(self.ops))
 
     async def arun(self) -> list[Result]:
-        return await self.store.abatch(list(self.ops)) if self.ops else []
+        if not self.ops:
+            return []
+        with self._recording():
+            return await self.store.abatch(list(self.ops))
+
+    @contextlib.contextmanager
+    def _recording(self) -> Iterator[None]:
+        from langmem.store.history import recording_origin, recording_reason
+
+        with contextlib.ExitStack() as stack:
+            if self.origin is not None:
+                stack.enter_context(recording_origin(self.origin, fallback=True))
+            if self.reasons is not None:
+                stack.enter_context(recording_reason(self.reasons))
+            yield
 
 
 @dataclass(frozen=True)

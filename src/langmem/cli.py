@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import difflib
 import json
 import re
 import socket
@@ -594,14 +595,24 @@ def search(
     limit: Annotated[int, typer.Option(min=1, help="How many memories to show.")] = 5,
     mode: Annotated[str, typer.Option(help="Ranking: 'hybrid', 'vector' or 'keyword'.")] = "hybrid",
     as_json: Json = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show why: each score's parts and matched words.")
+    ] = False,
 ) -> None:
     """Search memories related to QUERY. Searches the namespace and those below it."""
     with _store(db, embed, read=True, search_mode=mode) as store:
-        hits = store.search(_ns(namespace), query=query, limit=limit)
+        hits = store.search(_ns(namespace), query=query, limit=limit, explain=explain)
     if as_json:
         _echo_json([hit.dict() for hit in hits])
-    else:
-        _print_hits(query, hits, where=_elsewhere(hits, namespace))
+        return
+    _print_hits(query, hits, where=_elsewhere(hits, namespace))
+    if explain and hits:
+        from langmem.store._read import explanation_text
+
+        for hit in hits:
+            console.print(Text(f"{hit.key}  {explanation_text(hit)}"))
+        for runner in getattr(hits[-1], "explanation", {}).get("runners_up", ()):
+            console.print(Text(f"ranked out: {runner['key']}  {explanation_text(runner)}"))
 
 
 @app.command("list")
@@ -632,7 +643,8 @@ def _elsewhere(items: list, namespace: str) -> bool:
 def history(
     namespace: Namespace, key: Key, db: Db = DEFAULT_DB, embed: Embed = None, as_json: Json = False
 ) -> None:
-    """Show every change of one memory, oldest first. Exit 1 if there is none."""
+    """Show every version of one memory, oldest first: when, what, who, why, and how its
+    text changed. Exit 1 if there is none."""
     with _store(db, embed, read=True) as store:
         entries = store.history(_ns(namespace), key)
     if not entries:
@@ -642,13 +654,52 @@ def history(
 
         _echo_json([ExportedChange.of(e).model_dump(mode="json") for e in entries])
         return
-    table = Table(title=Text(f"history of {namespace}/{key}"), title_justify="left")
-    for column in ("at", "action", "origin", "memory"):
-        table.add_column(column, no_wrap=column != "memory")
+    console.print(Text(f"history of {namespace}/{key}", style="bold"))
     for e in entries:
-        text = "" if e.new_value is None else memory_text(e.new_value)
-        table.add_row(e.at.isoformat(timespec="seconds"), e.action, Text(e.origin or ""), Text(text))
-    console.print(table)
+        console.print(
+            Text(
+                f"version {e.version} · {e.at:%Y-%m-%d %H:%M:%S} · {e.action} · "
+                f"{e.origin or 'origin unknown'}",
+                style="bold",
+            )
+        )
+        if e.reason:
+            console.print(Text(f"  why: {e.reason}", style="dim"))
+        for line in _diff(e.old_value, e.new_value) or ["  (text unchanged)"]:
+            console.print(Text(line, style={"-": "red", "+": "green"}.get(line[2], "")))
+
+
+def _diff(old: Any, new: Any) -> list[str]:
+    """The lines of a memory's text that a change removed (``-``) and added (``+``)."""
+    before, after = ([] if v is None else memory_text(v).splitlines() for v in (old, new))
+    return [f"  {line}" for line in difflib.ndiff(before, after) if line[:2] in ("- ", "+ ")]
+
+
+@app.command()
+def revert(
+    namespace: Namespace,
+    key: Key,
+    version: Annotated[int, typer.Argument(help="The version to put back (see: langmem history).")],
+    db: Db = DEFAULT_DB,
+    embed: Embed = None,
+    as_json: Json = False,
+) -> None:
+    """Put back an earlier version of a memory, or a deleted one, as a new version; prints
+    its number. Exit 1 if there is no such memory or version."""
+    ns = _ns(namespace)
+    with _store(db, embed, read=True, origin="langmem cli") as store:
+        try:
+            new = store.revert(ns, key, version)
+        except ValueError as exc:
+            raise _fail(f"{namespace}/{key}: {exc}", NOT_FOUND) from None
+    if as_json:
+        _echo_json({"namespace": list(ns), "key": key, "reverted_to": version, "version": new})
+    else:
+        console.print(
+            f"Restored version {version} of [bold]{escape(key)}[/bold] in {escape(namespace)}"
+            f" as version {new}.",
+            highlight=False,
+        )
 
 
 @app.command()

@@ -33,6 +33,8 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError
 from langmem.conversation import parse_conversation
 from langmem.errors import ConfigurationError
 from langmem.memory import check_text, memory_text, memory_value, with_text
+from langmem.store._read import explanation_text
+from langmem.store.history import recording_origin
 from langmem.utils import NamespaceTemplate
 
 __all__ = ["MAX_CONTENT", "create_server", "resolve_namespace"]
@@ -74,6 +76,9 @@ class MemoryOut(BaseModel):
     content: str
     score: float | None = Field(default=None, description="Relevance to the query (search).")
     updated_at: str | None = Field(default=None, description="Last change, ISO 8601 (UTC).")
+    why: str | None = Field(
+        default=None, description="Search with explain: the score's parts and matched words."
+    )
 
 
 class DeletedOut(BaseModel):
@@ -113,7 +118,7 @@ def create_server(
     ns = tuple(namespace)
     server = _Server(name, instructions=INSTRUCTIONS, log_level="WARNING")
 
-    def tool(**hints: bool) -> Callable[[_Fn], _Fn]:
+    def tool(**hints: Any) -> Callable[[_Fn], _Fn]:
         """Register a tool: its docstring, unwrapped, describes it; ``hints`` annotate it."""
 
         def register(fn: _Fn) -> _Fn:
@@ -165,10 +170,14 @@ def create_server(
         limit: Annotated[
             int, Field(ge=1, le=MAX_RESULTS, description="Maximum number of memories.")
         ] = 5,
+        explain: Annotated[
+            bool, Field(description="Also say why each memory matched (score parts, words).")
+        ] = False,
     ) -> list[MemoryOut]:
         """Search long-term memory by meaning and keywords; best matches first, each
         with its id, content, relevance score and last update time."""
-        items = await _store_call(store.asearch(ns, query=query, limit=limit))
+        extra: dict[str, Any] = {"explain": True} if explain else {}
+        items = await _store_call(store.asearch(ns, query=query, limit=limit, **extra))
         return [_shown(item) for item in items]
 
     @tool(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
@@ -220,7 +229,8 @@ def create_server(
                 messages = parse_conversation(conversation)
             except ValueError as exc:
                 raise ToolError(f"Could not read the conversation: {exc}") from None
-            puts = await _store_call(manager.ainvoke({"messages": messages}), what="the model")
+            said: list[Any] = list(messages)
+            puts = await _store_call(manager.ainvoke({"messages": said}), what="the model")
             return [MemoryOut(id=p["key"], content=memory_text(p["value"])) for p in puts]
 
     return server
@@ -281,13 +291,16 @@ def _shown(item: Any) -> MemoryOut:
         content=memory_text(item.value),
         score=None if score is None else round(score, 4),
         updated_at=item.updated_at.isoformat(),
+        why=explanation_text(item) or None,
     )
 
 
 async def _store_call(awaitable: Any, *, what: str = "the memory store") -> Any:
-    """Await ``awaitable``; a failure becomes a tool error naming ``what`` failed."""
+    """Await ``awaitable`` (its writes' origin: this server, unless the store names
+    another); a failure becomes a tool error naming ``what`` failed."""
     try:
-        return await awaitable
+        with recording_origin("langmem mcp", fallback=True):
+            return await awaitable
     except ToolError:
         raise
     except Exception as exc:  # the server must survive any failure

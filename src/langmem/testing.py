@@ -51,7 +51,8 @@ def ai(*calls: tuple[str, dict] | dict, content: str = "") -> AIMessage:
     ``str`` is treated as raw (possibly malformed) JSON and becomes an
     ``invalid_tool_call`` when it does not parse, the way chat models report it.
     """
-    tool_calls, invalid = [], []
+    tool_calls: list[dict[str, Any]] = []
+    invalid: list[dict[str, Any]] = []
     for call in calls:
         if isinstance(call, dict):
             tool_calls.append({"type": "tool_call", "id": f"call_{next(_ids)}", **call})
@@ -136,7 +137,10 @@ class ScriptedChatModel(GenericFakeChatModel):
     lock: Any = Field(default_factory=threading.Lock, exclude=True)
 
     def __init__(self, script: Sequence[Reply] = (), **kwargs: Any) -> None:
-        super().__init__(script=deque(script), **kwargs)
+        # Through kwargs: mypy checks a keyword against GenericFakeChatModel's fields,
+        # which do not include this class's ``script``.
+        kwargs["script"] = deque(script)
+        super().__init__(**kwargs)
 
     @property
     def _llm_type(self) -> str:

@@ -21,6 +21,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from types import GenericAlias
 from typing import Any, Literal, NamedTuple, Union
 
 import jsonpatch
@@ -208,7 +209,8 @@ def _type_of(node: Any, root: dict, name: str) -> Any:
     if isinstance(kind, list):
         return Union[tuple(_type_of({**node, "type": k}, root, name) for k in kind)]  # noqa: UP007
     if kind == "array":
-        return list[_type_of(node.get("items", {}), root, f"{name}Item")]
+        # list[item], built at runtime (a GenericAlias, exactly what list[...] returns)
+        return GenericAlias(list, _type_of(node.get("items", {}), root, f"{name}Item"))
     if kind == "object":
         if "properties" in node:
             return _model_from_json_schema(node, root, node.get("title") or name)
@@ -227,7 +229,9 @@ def _model_from_json_schema(node: dict, root: dict, name: str) -> type[BaseModel
             annotation = annotation | None
             kwargs["default"] = sub.get("default")
         fields[prop] = (annotation, Field(**kwargs))
-    extra = "allow" if node.get("additionalProperties") is True else "ignore"
+    extra: Literal["allow", "ignore"] = (
+        "allow" if node.get("additionalProperties") is True else "ignore"
+    )
     model = create_model(name, __config__=ConfigDict(extra=extra), **fields)
     model.__doc__ = node.get("description") or f"Record a new {name} memory."
     return model
@@ -256,15 +260,16 @@ def normalize_existing(existing: Any, schemas: Sequence[type[BaseModel]]) -> lis
             raise TypeError(
                 "existing items must be str, (id, value) or (id, kind, value); got " + repr(item)
             )
-        id_, *kind, value = item
+        id_, *given_kind, value = item
         if isinstance(value, RemoveDoc):
             continue
         if isinstance(value, str):
             value = _text_memory(value, schemas)
         if not isinstance(value, BaseModel | dict):
             raise TypeError(f"existing memory {id_!r} must be a BaseModel or dict, got {value!r}")
-        if kind:
-            kind = kind[0]
+        kind: str | None
+        if given_kind:
+            kind = given_kind[0]
         else:
             kind = type(value).__name__ if isinstance(value, BaseModel) else None
         out.append((str(id_), kind, value))
@@ -307,6 +312,7 @@ class Session:
         self._docs: dict[str, _Doc] = {i: _Doc(k, v) for i, k, v in self.existing}
         self._given = {i: v for i, _, v in self.existing}
         self._touched: dict[str, BaseModel | dict] = {}
+        self._reasons: dict[str, list[str]] = {}  # PatchDoc planned_edits, by memory id
         self._applied: set[str] = set()  # fingerprints of the calls applied in this step
         self._transcript: list[BaseMessage] = []
         self._conversation = render_conversation(self.messages)
@@ -511,6 +517,8 @@ class Session:
             )
         self._docs[patch.json_doc_id] = _Doc(type(value).__name__, value)
         self._touched[patch.json_doc_id] = value
+        if patch.planned_edits.strip():
+            self._reasons.setdefault(patch.json_doc_id, []).append(patch.planned_edits.strip())
         return f"Updated memory {patch.json_doc_id}."
 
     def _unchanged(self, doc: _Doc, value: BaseModel) -> bool:
@@ -543,10 +551,14 @@ class Session:
         out += [ExtractedMemory(i, v) for i, v in self._given.items() if i not in self._touched]
         return out
 
+    def reasons(self) -> dict[str, str]:
+        """The reasons the model gave for its edits (``PatchDoc.planned_edits``), by memory id."""
+        return {i: "; ".join(texts) for i, texts in self._reasons.items()}
+
 
 def parse_single(reply: AIMessage, schema: type[BaseModel]) -> tuple[BaseModel | None, list]:
     """The first valid ``schema`` call of ``reply``, else ``None`` and ToolMessages with the errors."""
-    errors: list[ToolMessage] = []
+    errors: list[ToolMessage | HumanMessage] = []
     for call in reply.tool_calls:
         try:
             if call["name"] != schema.__name__:

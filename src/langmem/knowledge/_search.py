@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage, convert_to_messages
 from langchain_core.runnables import RunnableConfig, ensure_config
 from langgraph.store.base import BaseStore, SearchItem
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from langmem._effects import CallModel, Flow, FlowRunnable, StoreBatch
 from langmem._models import resolve_chat_model
@@ -108,10 +108,13 @@ def model_search_flow(
         HumanMessage("<conversation>\n" + query_text(messages) + "\n</conversation>"),
     ]
     reply = yield CallModel(model, request, [tool], tool_choice, config)
+    # The tool's args_schema is a pydantic model made by create_model (fields query, filter,
+    # limit, offset): the typed attribute also allows a dict or a pydantic.v1 model.
+    schema = cast("type[BaseModel]", tool.args_schema)
     ops = []
     for call in reply.tool_calls:
         try:
-            args = tool.args_schema.model_validate(call["args"])
+            args: Any = schema.model_validate(call["args"])
         except ValidationError as exc:
             logger.warning("dropping invalid search call %s: %s", call.get("id"), exc)
             continue

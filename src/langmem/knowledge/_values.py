@@ -44,8 +44,9 @@ def context_store(config: RunnableConfig | None = None) -> BaseStore | None:
     async code sees only on Python 3.11+.
     """
     runtime = ((config or {}).get("configurable") or {}).get(CONFIG_KEY_RUNTIME)
-    if getattr(runtime, "store", None) is not None:
-        return runtime.store
+    store = getattr(runtime, "store", None)
+    if store is not None:
+        return store
     try:
         from langgraph.config import get_store
 

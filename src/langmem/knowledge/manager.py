@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -31,6 +31,7 @@ from langmem.knowledge._core import (
     Existing,
     ExtractedMemory,
     Memory,
+    ModelRequest,
     RejectedCall,
     RemoveDoc,
     Session,
@@ -82,6 +83,7 @@ def manager_flow(
     max_steps: int = 1,
     config: RunnableConfig | None = None,
     on_reject: Callable[[RejectedCall], Any] | None = None,
+    reasons: dict[str, str] | None = None,
 ) -> Flow[list[ExtractedMemory]]:
     """Run the memory manager as a flow: ``drive(manager_flow(...))`` or ``yield from``.
 
@@ -97,7 +99,8 @@ def manager_flow(
     input order. A patched dict whose kind names a schema comes back as that
     schema's instance. Rejected tool calls are never applied; each is logged
     as a warning on the ``"langmem"`` logger and passed to ``on_reject``. Raises ``ValueError`` before any call if there are existing
-    memories but every ``enable_*`` flag is False.
+    memories but every ``enable_*`` flag is False. ``reasons``, if given, receives the
+    reasons the model gave for its edits, by memory id (see :meth:`Session.reasons`).
     """
     session = Session(
         messages,
@@ -109,7 +112,7 @@ def manager_flow(
         enable_deletes=enable_deletes,
         max_steps=max_steps,
     )
-    request = session.start()
+    request: ModelRequest | None = session.start()
     reported = 0
     while request is not None:
         try:
@@ -121,6 +124,8 @@ def manager_flow(
             for record in session.rejected[reported:]:
                 _report(record, on_reject)
             reported = len(session.rejected)
+    if reasons is not None:
+        reasons.update(session.reasons())
     return session.results()
 
 
@@ -166,7 +171,7 @@ class MemoryManager(FlowRunnable[MemoryState, list[ExtractedMemory]]):
         self.rejected: deque[RejectedCall] = deque(maxlen=REJECTED_KEPT)
 
     def _flow(self, input: Any, config: RunnableConfig | None) -> Flow[list[ExtractedMemory]]:
-        state = {"messages": input} if isinstance(input, list) else dict(input)
+        state: dict[str, Any] = {"messages": input} if isinstance(input, list) else dict(input)
         return manager_flow(
             self.model,
             state.get("messages") or [],
@@ -187,7 +192,12 @@ class MemoryManager(FlowRunnable[MemoryState, list[ExtractedMemory]]):
         existing: Sequence[Any] | None = None,
         max_steps: int = 1,
     ) -> list[ExtractedMemory]:
-        state = {"messages": list(messages), "existing": existing, "max_steps": max_steps}
+        # ``existing=None`` passes through as no existing memories; MemoryState does not
+        # admit None (its annotations make the published input schema, left unchanged)
+        state = cast(
+            MemoryState,
+            {"messages": list(messages), "existing": existing, "max_steps": max_steps},
+        )
         return await self.ainvoke(state)
 
 

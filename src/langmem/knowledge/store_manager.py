@@ -5,6 +5,11 @@ search the namespace for memories related to the conversation (one store
 batch), run the memory manager on them (and each extra phase), then write
 the changes in one store batch. ``invoke`` and ``ainvoke`` drive the same flow.
 
+Its writes are recorded as made by ``"store manager"`` (where the store or the
+caller names no other origin) with their reasons: the model's ``planned_edits``
+for an edit; for a removal, the memories the same run wrote ("superseded by
+<keys>"); and the conversation (``thread_id``), when configured.
+
 Memories are shown to the model under ids derived from their store address
 (:func:`stable_id`), never under raw store keys, and written back to the
 address they came from; new memories get uuid4 keys. Stored values read in
@@ -20,7 +25,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -28,7 +33,7 @@ from langchain_core.messages import (
     convert_to_messages,
 )
 from langchain_core.runnables import RunnableConfig, ensure_config
-from langgraph.store.base import NOT_PROVIDED, BaseStore, Item, NotProvided, SearchItem
+from langgraph.store.base import NOT_PROVIDED, BaseStore, Item, NotProvided, PutOp, SearchItem
 from pydantic import BaseModel, ValidationError
 from typing_extensions import NotRequired, TypedDict
 
@@ -67,6 +72,7 @@ __all__ = [
 logger = logging.getLogger("langmem")
 
 DEFAULT_KEY = "default"
+ORIGIN = "store manager"  # the origin its writes record (see langmem.store.history)
 
 PHASE_INSTRUCTIONS = (
     "Review the memories as a whole. Merge duplicates and near-duplicates into one memory, "
@@ -131,7 +137,7 @@ def _dump_value(data: dict) -> dict:
     return data
 
 
-def _item(cls: type, namespace, key, value, created_at, updated_at, score) -> Any:
+def _item(cls: type[Item], namespace, key, value, created_at, updated_at, score) -> Any:
     if issubclass(cls, SearchItem):
         return cls(tuple(namespace), key, value, created_at, updated_at, score)
     return cls(
@@ -151,6 +157,20 @@ def _original(entry: tuple[tuple[str, ...], str, str, BaseModel]) -> dict:
 
 def _fingerprint(value: dict) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+class _Reasons(NamedTuple):
+    """What a run's writes record as their reasons: the model's, by memory id, and the
+    conversation (``thread_id``), if known."""
+
+    edits: dict[str, str]
+    thread: str | None
+
+    def of(self, text: str | None) -> str | None:
+        """``text``, naming the conversation if known."""
+        if self.thread is None:
+            return text or None
+        return f"{text} (conversation {self.thread})" if text else f"conversation {self.thread}"
 
 
 def stable_id(namespace: Sequence[str], key: str) -> str:
@@ -247,7 +267,7 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
 
     def _flow(self, input: Any, config: RunnableConfig | None) -> Flow[list[dict]]:
         config = ensure_config(config)
-        state = {"messages": input} if isinstance(input, list) else dict(input)
+        state: dict[str, Any] = {"messages": input} if isinstance(input, list) else dict(input)
         messages = convert_to_messages(list(state.get("messages") or ()))
         max_steps = state.get("max_steps") or 1
         ns = self.namespace(config)
@@ -263,11 +283,14 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
             stored[stable_id(item.namespace, item.key)] = (tuple(item.namespace), item.key, *read)
         if not stored and self._has_default and not any(i.key == DEFAULT_KEY for i in found):
             default = self._default_for(config)
-            yield StoreBatch(store, [put_op(store, ns, DEFAULT_KEY, stored_value(default))])
+            assert default is not None  # _has_default: a default, or a factory (coerced)
+            op = put_op(store, ns, DEFAULT_KEY, stored_value(default))
+            yield StoreBatch(store, [op], origin=ORIGIN)
             stored[stable_id(ns, DEFAULT_KEY)] = (ns, DEFAULT_KEY, type(default).__name__, default)
 
         current: dict[str, BaseModel] = {sid: v[3] for sid, v in stored.items()}
         removed: set[str] = set()
+        edits: dict[str, str] = {}  # the model's reasons, by memory id
         passes = [(self.instructions, messages, self.enable_inserts, self.enable_deletes)]
         passes += [
             (
@@ -278,9 +301,11 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
             )
             for p in self.phases
         ]
+        schema_types = tuple(self.schemas)
         for instructions, shown, inserts, deletes in passes:
             if not shown and not current:
                 continue  # a consolidation pass with nothing to consolidate
+            reasons: dict[str, str] = {}
             results = yield from manager_flow(
                 self.model,
                 shown,
@@ -292,16 +317,23 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
                 enable_deletes=deletes,
                 max_steps=max_steps,
                 config=config,
+                reasons=reasons,
             )
+            for sid, reason in reasons.items():
+                edits[sid] = f"{edits[sid]}; {reason}" if sid in edits else reason
             current = {}
             for result in results:
                 if isinstance(result.content, RemoveDoc):
                     removed.add(result.content.json_doc_id)
-                elif isinstance(result.content, tuple(self.schemas)):
+                elif isinstance(result.content, schema_types):
                     current[result.id] = result.content
                 else:
                     logger.warning("dropping memory %s: not a schema instance", result.id)
-        return (yield from self._write_flow(store, ns, stored, current, removed - set(current)))
+        thread = (config.get("configurable") or {}).get("thread_id")
+        why = _Reasons(edits, None if thread is None else str(thread))
+        return (
+            yield from self._write_flow(store, ns, stored, current, removed - set(current), why)
+        )
 
     def _search_flow(
         self,
@@ -340,8 +372,10 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
         stored: dict[str, tuple[tuple[str, ...], str, str, BaseModel]],
         current: dict[str, BaseModel],
         removed: set[str],
+        why: _Reasons,
     ) -> Flow[list[dict]]:
-        """Put changed and new memories, delete removed ones: one store batch.
+        """Put changed and new memories, delete removed ones: one store batch, with the
+        reason of each write (see the module docstring).
 
         A memory identical to another one is not written (a stored one keeps its
         old value): exact duplicates add nothing, and one batch must not embed the
@@ -354,7 +388,9 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
             if sid not in stored or value != _original(stored[sid])
         }
         seen = {_fingerprint(v) for sid, v in values.items() if sid not in changed}
-        ops, puts = [], []
+        ops: list[PutOp] = []
+        puts: list[dict[str, Any]] = []
+        reasons: dict[tuple[tuple[str, ...], str], str | None] = {}
         for sid in (s for s in values if s in changed):
             value, fingerprint = values[sid], _fingerprint(values[sid])
             if fingerprint in seen:
@@ -364,8 +400,13 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
             item_ns, key = stored[sid][:2] if sid in stored else (ns, sid)
             ops.append(put_op(store, item_ns, key, value))
             puts.append({"namespace": item_ns, "key": key, "value": value})
-        ops += [delete_op(stored[sid][0], stored[sid][1]) for sid in removed if sid in stored]
-        yield StoreBatch(store, ops)
+            reasons[item_ns, key] = why.of(why.edits.get(sid))
+        successors = ", ".join(p["key"] for p in puts)
+        for item_ns, key, *_ in (stored[sid] for sid in removed if sid in stored):
+            ops.append(delete_op(item_ns, key))
+            reasons[item_ns, key] = why.of(successors and f"superseded by {successors}")
+        written = {k: r for k, r in reasons.items() if r is not None}
+        yield StoreBatch(store, ops, origin=ORIGIN, reasons=written)
         return puts
 
     # --- Runnable ----------------------------------------------------------------
@@ -384,7 +425,7 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
         """The namespace this manager reads and writes for ``config``."""
         return self.namespace(ensure_config(config))
 
-    def _typed(self, item: Item | None, cls: type) -> Any:
+    def _typed(self, item: Item | None, cls: type[Item]) -> Any:
         """``item`` as LangMem's ``get``/``search`` give it: a ``{"kind": K, "content": {...}}``
         value of a schema named ``K`` as that schema's instance, any other value as stored
         (e.g. the tools' ``{"content": "text"}``; invalid content too, where LangMem raises)."""
@@ -404,7 +445,7 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
             getattr(item, "score", None),
         )
 
-    def _unsaved_default(self, ns: tuple[str, ...], config: RunnableConfig, cls: type) -> Any:
+    def _unsaved_default(self, ns: tuple[str, ...], config: RunnableConfig, cls: type[Item]) -> Any:
         now = datetime.now(timezone.utc)
         return _item(cls, ns, DEFAULT_KEY, self._default_for(config), now, now, None)
 
@@ -446,12 +487,12 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
         op = put_op(store, ns, key, value)._replace(index=index)
         if ttl is not NOT_PROVIDED:
             op = op._replace(ttl=ttl)
-        yield StoreBatch(store, [op])
+        yield StoreBatch(store, [op], origin=ORIGIN)
 
     def _delete_flow(self, key: str, config: RunnableConfig | None):
         config = ensure_config(config)
         ns, store = self.namespace(config), resolve_store(self._store, config)
-        yield StoreBatch(store, [delete_op(ns, key)])
+        yield StoreBatch(store, [delete_op(ns, key)], origin=ORIGIN)
 
     def get(
         self, key: str, *, refresh_ttl: bool | None = None, config: RunnableConfig | None = None

@@ -21,7 +21,7 @@ import json
 import reprlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.messages import ToolMessage
 from langchain_core.runnables import RunnableConfig
@@ -34,6 +34,7 @@ from langmem.errors import ConfigurationError
 from langmem.knowledge._values import context_store, delete_op, put_op, search_op
 from langmem.memory import check_text
 from langmem.store._ops import FILTER_OPERATORS, ORDERING_OPERATORS
+from langmem.store._read import ExplainSearchOp, explanation_text
 from langmem.utils import NamespaceTemplate
 
 __all__ = ["create_manage_memory_tool", "create_search_memory_tool"]
@@ -93,7 +94,7 @@ class _MemoryTool(StructuredTool):
 
     @property
     def tool_call_schema(self) -> type[BaseModel]:
-        schema = super().tool_call_schema
+        schema = cast(type[BaseModel], super().tool_call_schema)  # ours: always a model
         namespace = {"__doc__": schema.__doc__, "model_json_schema": _schema_listing_required}
         return type(schema.__name__, (schema,), namespace)
 
@@ -157,12 +158,14 @@ def _invalid_arguments(tool: str, exc: ValidationError) -> str:
     return f"Invalid arguments for {tool}: {'; '.join(problems)}."
 
 
-@classmethod
-def _schema_listing_required(cls: type[BaseModel], *args: Any, **kwargs: Any) -> dict:
+def _listing_required(cls: type[BaseModel], *args: Any, **kwargs: Any) -> dict:
     # Not pydantic's json_schema_extra: langchain-core caches schemas per base model.
-    schema = BaseModel.model_json_schema.__func__(cls, *args, **kwargs)
+    schema = BaseModel.model_json_schema.__func__(cls, *args, **kwargs)  # type: ignore[attr-defined]  # a classmethod's function
     schema.setdefault("required", [])
     return schema
+
+
+_schema_listing_required = classmethod(_listing_required)
 
 
 def _decode_arguments(text: str, names: set[str]) -> dict | None:
@@ -202,7 +205,7 @@ def create_manage_memory_tool(
     *,
     instructions: str = _MANAGE_INSTRUCTIONS,
     schema: type = str,
-    actions_permitted: Sequence[Action] | None = _ACTIONS,
+    actions_permitted: Sequence[Action] | None = ("create", "update", "delete"),
     store: BaseStore | None = None,
     name: str = "manage_memory",
 ) -> StructuredTool:
@@ -218,7 +221,9 @@ def create_manage_memory_tool(
         store: The store; defaults to the running graph's store.
         name: The tool name the model sees.
 
-    Values are stored as ``{"content": <content>}`` under a fresh UUID key. Returns
+    Values are stored as ``{"content": <content>}`` under a fresh UUID key; the
+    optional ``reason`` the model gives goes to the memory's history (stores that
+    keep one), with the tool's name as the change's origin. Returns
     ``"created memory <id>"``, ``"updated memory <id>"`` or ``"Deleted memory <id>"``.
     As in LangMem, an update of an id the namespace lacks creates the memory under
     that id and a delete of one succeeds; either way only the caller's namespace is
@@ -228,18 +233,26 @@ def create_manage_memory_tool(
     template = NamespaceTemplate(namespace)
     actions = _check_actions(actions_permitted)
     default_action = "create" if "create" in actions else actions[0]
-    content_type = TypeAdapter(schema)
+    content_type: TypeAdapter[Any] = TypeAdapter(schema)
+    # Field types built at run time (the content schema, the permitted actions).
+    content_field: Any = (schema | None, Field(default=None, description="The memory's content."))
+    action_field: Any = (Literal[actions], Field(default=default_action, description="What to do."))  # type: ignore[valid-type]
     args_schema = create_model(
         name,
         __doc__=f"Arguments of the {name} tool.",
-        content=(schema | None, Field(default=None, description="The memory's content.")),
-        action=(
-            Literal[actions],  # type: ignore[valid-type]
-            Field(default=default_action, description="What to do."),
-        ),
+        content=content_field,
+        action=action_field,
         id=(
             uuid.UUID | None,
             Field(default=None, description="Id of the memory to update or delete."),
+        ),
+        reason=(
+            str | None,
+            Field(
+                default=None,
+                description="Why (optional), kept in the memory's history: e.g. the newer "
+                "fact an update or delete reflects.",
+            ),
         ),
     )
 
@@ -247,6 +260,7 @@ def create_manage_memory_tool(
         content: Any = None,
         action: str = default_action,
         id: uuid.UUID | None = None,
+        reason: str | None = None,
         *,
         config: RunnableConfig,
     ) -> Flow[str]:
@@ -259,12 +273,15 @@ def create_manage_memory_tool(
             )
         if action != "create" and id is None:
             raise MemoryToolError(f"Pass the id of the memory to {action}.")
+        if reason is not None:
+            _check_json(reason, "reason")
+        key = str(uuid.uuid4()) if action == "create" else str(id)
+        why = {(ns, key): reason} if reason else None  # the history's record of this change
         if action == "delete":
-            yield StoreBatch(target, [delete_op(ns, str(id))])
+            yield StoreBatch(target, [delete_op(ns, key)], origin=name, reasons=why)
             return f"Deleted memory {id}"
         value = _value(content_type, content, action)
-        key = str(uuid.uuid4()) if action == "create" else str(id)
-        yield StoreBatch(target, [put_op(target, ns, key, value)])
+        yield StoreBatch(target, [put_op(target, ns, key, value)], origin=name, reasons=why)
         return f"{action}d memory {key}"
 
     return _flow_tool(
@@ -368,6 +385,7 @@ def create_search_memory_tool(
     store: BaseStore | None = None,
     response_format: Literal["content", "content_and_artifact"] = "content",
     name: str = "search_memory",
+    explain: bool = False,
 ) -> StructuredTool:
     """A tool with which an agent searches the memories under ``namespace``.
 
@@ -379,6 +397,9 @@ def create_search_memory_tool(
         response_format: ``"content"`` returns a compact JSON list of the items;
             ``"content_and_artifact"`` returns ``(json, list[SearchItem])``.
         name: The tool name the model sees.
+        explain: Give each result a ``"why"``: its score's parts and the query words it
+            holds (``"0.81 = vector 0.41 + keyword 0.20 + ...; terms: hiking"``); the
+            artifact's items carry the full ``explanation`` (SQLiteStore, PostgresStore).
     """
     if response_format not in ("content", "content_and_artifact"):
         raise ValueError(
@@ -419,8 +440,8 @@ def create_search_memory_tool(
         op = search_op(
             target, template(config), query=query, filter=filter, limit=limit, offset=offset
         )
-        [items] = yield StoreBatch(target, [op])
-        text = _dump_items(items)
+        [items] = yield StoreBatch(target, [ExplainSearchOp(*op) if explain else op])
+        text = _dump_items(items, explain=explain)
         return (text, items) if response_format == "content_and_artifact" else text
 
     description = _SEARCH_DESCRIPTION + (" " + instructions if instructions else "")
@@ -433,7 +454,10 @@ def create_search_memory_tool(
     )
 
 
-def _dump_items(items: Sequence[SearchItem]) -> str:
-    return json.dumps(
-        [item.dict() for item in items], separators=(",", ":"), ensure_ascii=False, default=str
-    )
+def _dump_items(items: Sequence[SearchItem], *, explain: bool = False) -> str:
+    dumped = [item.dict() for item in items]
+    if explain:  # the compact form of the explanation only
+        for d, item in zip(dumped, items):
+            d.pop("explanation", None)
+            d["why"] = explanation_text(item)
+    return json.dumps(dumped, separators=(",", ":"), ensure_ascii=False, default=str)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import ErrorDetails
 
 from langmem._clip import clip_reply, clip_text
 from langmem._effects import CallModel, Flow
@@ -33,6 +34,7 @@ __all__ = [
     "answer",
     "ask",
     "classify_tool",
+    "improved_prompt",
     "output_tool",
     "reflect",
     "tool_name",
@@ -104,15 +106,21 @@ def output_tool(original: str, names: Sequence[str]) -> type[BaseModel]:
 
 def classify_tool(names: Sequence[str]) -> type[BaseModel]:
     """The ``Classify`` tool: which of the named prompts to update."""
+    name_type: Any = Literal[tuple(names)]  # built at runtime from the names given
     return create_model(
         "Classify",
         __doc__="Name the prompts that must be updated (an empty list if none).",
         reasoning=(str, Field(description="Which prompt caused each problem, and why.")),
         which=(
-            list[Literal[tuple(names)]],  # type: ignore[misc]
+            list[name_type],
             Field(description="Names of the prompts to update."),
         ),
     )
+
+
+def improved_prompt(value: BaseModel) -> str | None:
+    """The ``improved_prompt`` of an :func:`output_tool` value (``None`` for other tools')."""
+    return getattr(value, "improved_prompt", None)
 
 
 def tool_name(schema: type[BaseModel]) -> str:
@@ -135,7 +143,7 @@ class Reply:
 
 
 def _brief(exc: ValidationError) -> str:
-    def one(error: dict) -> str:
+    def one(error: ErrorDetails) -> str:
         where = ".".join(map(str, error["loc"])) or "arguments"
         got = error.get("input")
         shown = f" (got {got!r})" if isinstance(got, (str, int, float, bool)) else ""
@@ -146,8 +154,8 @@ def _brief(exc: ValidationError) -> str:
 
 def _parse(
     message: AIMessage,
-    by_name: dict[str, type[BaseModel]],
-    check: Callable[[BaseModel], str | None] | None,
+    by_name: dict[str, type[M]],
+    check: Callable[[M], str | None] | None,
 ) -> tuple[list[tuple[str, BaseModel]], dict[str | None, str]]:
     calls: list[tuple[str, BaseModel]] = []
     errors: dict[str | None, str] = {}
@@ -190,13 +198,15 @@ def _repair_messages(
 def ask(
     model: BaseChatModel,
     messages: Sequence[BaseMessage],
-    tools: Sequence[type[BaseModel]],
+    tools: Sequence[type[M]],
     tool_choice: str,
     *,
     config: RunnableConfig | None = None,
-    check: Callable[[BaseModel], str | None] | None = None,
+    check: Callable[[M], str | None] | None = None,
 ) -> Flow[Reply | None]:
-    """One model request with ``tools``; repaired until accepted, else ``None``."""
+    """One model request with ``tools``; repaired until accepted, else ``None``.
+
+    ``check`` sees the parsed arguments of every call, whichever of ``tools`` it is."""
     by_name = {tool_name(t): t for t in tools}
     history = list(messages)
     for attempt in range(MAX_REPAIRS + 1):
@@ -221,7 +231,7 @@ def answer(
     tool: type[M],
     *,
     config: RunnableConfig | None = None,
-    check: Callable[[BaseModel], str | None] | None = None,
+    check: Callable[[M], str | None] | None = None,
 ) -> Flow[M | None]:
     """One request forcing ``tool``: its parsed arguments, or ``None`` after failed repairs."""
     reply = yield from ask(
@@ -247,6 +257,7 @@ def reflect(
     ``None`` means a step got no valid reply.
     """
     messages: list[BaseMessage] = [HumanMessage(request)]
+    tools: list[type[BaseModel]]
     for ix in range(settings.max_steps):
         if ix == settings.max_steps - 1:
             tools, choice = [final], tool_name(final)

@@ -9,9 +9,9 @@ import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from langchain_core.messages import BaseMessage, convert_to_messages
+from langchain_core.messages import AnyMessage, BaseMessage, convert_to_messages
 
 from langmem.prompts._render import DEFAULT_MAX_TRAJECTORY_TOKENS, MIN_BUDGET_TOKENS, Sessions
 from langmem.prompts.types import AnnotatedTrajectory, Prompt
@@ -67,7 +67,10 @@ class Settings:
                 stacklevel=3,
             )
             config = {k: v for k, v in config.items() if k in _KNOWN_KEYS}
-        values = {**_STEP_DEFAULTS, "max_trajectory_tokens": DEFAULT_MAX_TRAJECTORY_TOKENS}
+        values: dict[str, Any] = {
+            **_STEP_DEFAULTS,
+            "max_trajectory_tokens": DEFAULT_MAX_TRAJECTORY_TOKENS,
+        }
         values.update(config)
         for key in ("max_reflection_steps", "min_reflection_steps", "max_trajectory_tokens"):
             value = values[key]
@@ -120,7 +123,7 @@ def normalize_prompt(prompt: str | Mapping[str, Any], *, default_name: str = "pr
     result: dict[str, Any] = {"name": default_name, **prompt}
     if not isinstance(result["name"], str):
         raise ValueError(f"a Prompt's 'name' must be a str, got {result['name']!r}")
-    return result  # type: ignore[return-value]
+    return cast(Prompt, result)  # checked above: a str name and prompt (other keys kept)
 
 
 def normalize_prompts(prompts: Any) -> list[Prompt]:
@@ -166,11 +169,13 @@ def _is_message(value: Any) -> bool:
     )
 
 
-def _messages(value: Any, where: str) -> list[BaseMessage]:
+def _messages(value: Any, where: str) -> list[AnyMessage]:
     if isinstance(value, (str, Mapping)) or not isinstance(value, Sequence):
         raise TypeError(f"{where}: messages must be a list, got {type(value).__name__}")
     try:
-        return convert_to_messages(list(value))
+        # typed as AnnotatedTrajectory's AnyMessage: convert_to_messages builds the
+        # concrete message classes (its stub says BaseMessage)
+        return cast("list[AnyMessage]", convert_to_messages(list(value)))
     except Exception as exc:  # langchain raises several types for bad messages
         raise ValueError(f"{where}: invalid message: {exc}") from exc
 

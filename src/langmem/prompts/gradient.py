@@ -20,7 +20,7 @@ is returned unchanged.
 from __future__ import annotations
 
 from langmem._effects import Flow
-from langmem.prompts._calls import Recommend, answer, output_tool, reflect
+from langmem.prompts._calls import Recommend, answer, improved_prompt, output_tool, reflect
 from langmem.prompts._core import (
     EVIDENCE,
     Job,
@@ -102,6 +102,6 @@ def optimize(job: Job) -> Flow[str]:
         rewrite,
         output,
         config=job.config,
-        check=lambda v: placeholder_problem(original, v.improved_prompt),
+        check=lambda v: placeholder_problem(original, improved_prompt(v)),
     )
-    return original if result is None else finish_prompt(original, result.improved_prompt)
+    return original if result is None else finish_prompt(original, improved_prompt(result))

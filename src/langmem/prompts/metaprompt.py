@@ -21,7 +21,7 @@ A null or blank ``improved_prompt`` keeps the original prompt.
 from __future__ import annotations
 
 from langmem._effects import Flow
-from langmem.prompts._calls import output_tool, reflect
+from langmem.prompts._calls import improved_prompt, output_tool, reflect
 from langmem.prompts._core import (
     EVIDENCE,
     Job,
@@ -59,6 +59,6 @@ def optimize(job: Job) -> Flow[str]:
         job.settings,
         final_from=job.settings.min_steps - 1,  # LangMem's gating: offered from step min - 1
         config=job.config,
-        check=lambda v: placeholder_problem(original, getattr(v, "improved_prompt", None)),
+        check=lambda v: placeholder_problem(original, improved_prompt(v)),
     )
-    return original if result is None else finish_prompt(original, result.improved_prompt)
+    return original if result is None else finish_prompt(original, improved_prompt(result))

@@ -74,7 +74,7 @@ def optimize_many(
     config: RunnableConfig | None = None,
 ) -> Flow[list[Prompt]]:
     """All ``prompts`` (copies), the chosen ones updated by the ``optimize`` flow."""
-    result: list[Prompt] = [dict(p) for p in prompts]  # type: ignore[misc]
+    result: list[Prompt] = [p.copy() for p in prompts]
     names = [p["name"] for p in prompts]
     if len(prompts) == 1 and prompts[0].get("when_to_update") is None:
         chosen, reasoning = set(names), ""

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_core.runnables.config import set_config_context
@@ -269,7 +269,8 @@ def _run_config(config: RunnableConfig, store: BaseStore) -> RunnableConfig:
     configurable[CONFIG_KEY_RUNTIME] = Runtime(
         context=getattr(runtime, "context", None), store=store
     )
-    run_config: RunnableConfig = {k: config[k] for k in _KEPT if k in config}  # type: ignore[literal-required]
+    # keys from _KEPT, all RunnableConfig keys (a dict with non-literal keys to mypy)
+    run_config = cast(RunnableConfig, {k: config.get(k) for k in _KEPT if k in config})
     if "metadata" in run_config:
         run_config["metadata"] = {
             k: v for k, v in run_config["metadata"].items() if not k.startswith("langgraph_")

@@ -17,9 +17,10 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import (
+    AnyMessage,
     BaseMessage,
     HumanMessage,
     SystemMessage,
@@ -57,15 +58,15 @@ class Plan:
     backlog: bool = False
     """``to_summarize`` is over twice ``max(threshold, max_tokens)``: earlier cuts were lost?"""
 
-    def render(self, summary: str | None, final_prompt: ChatPromptTemplate) -> list[BaseMessage]:
+    def render(self, summary: str | None, final_prompt: ChatPromptTemplate) -> list[AnyMessage]:
         """The messages for the model, given the summary after this call (if any)."""
         system = [self.system] if self.system is not None else []
         if self.empty or summary is None:
-            return system + self.kept
+            return _any_messages(system + self.kept)
         shown = ([self.pinned] if self.pinned is not None else []) + self.kept
         given = {id(m) for m in system + shown}
         out = final_prompt.format_messages(system_message=system, summary=summary, messages=shown)
-        return [m if id(m) in given else _mark(m, summary) for m in out]
+        return _any_messages([m if id(m) in given else _mark(m, summary) for m in out])
 
 
 def plan_summary(
@@ -194,7 +195,15 @@ def _is_summary(message: BaseMessage, summary: str | None) -> bool:
         return False
     if SUMMARY_KEY in message.additional_kwargs:
         return True
-    return bool(summary) and summary in message.text
+    if not summary:
+        return False
+    return summary in message.text
+
+
+def _any_messages(messages: list[BaseMessage]) -> list[AnyMessage]:
+    """``messages`` typed as LangMem's ``list[AnyMessage]``: they are the concrete message
+    classes (``convert_to_messages`` and ``format_messages`` build those)."""
+    return cast("list[AnyMessage]", messages)
 
 
 def _summary_of(message: BaseMessage) -> str:

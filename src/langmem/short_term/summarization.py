@@ -127,7 +127,8 @@ def _summarize_flow(
                 messages=plan.model_input, existing_summary=previous.summary
             )
         response = yield _Summarize(_model(settings.model), prompt)
-        folded = {m.id for m in plan.to_summarize if m is not plan.pinned}
+        # plan_summary raised on any message without an id, so every m.id is a str
+        folded = {m.id for m in plan.to_summarize if m is not plan.pinned and m.id is not None}
         current = RunningSummary(
             summary=_summary_text(response),
             summarized_message_ids=(previous.summarized_message_ids if previous else set())

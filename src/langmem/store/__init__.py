@@ -10,6 +10,7 @@ _EXPORTS = {
     "RankingWeights": "langmem.store.ranking",
     "HistoryEntry": "langmem.store.history",
     "recording_origin": "langmem.store.history",
+    "recording_reason": "langmem.store.history",
 }
 __all__ = list(_EXPORTS)
 

@@ -233,9 +233,10 @@ def inspect_database(path: str | os.PathLike[str]) -> DatabaseInfo:
         done = check_database(db, text, new=False)
         try:
             stored = _settings(db)
-            if "dims" not in stored:
+            dims: int | str | None = stored.get("dims")
+            if dims is None:  # a file from before dims were recorded: its vectors' size
                 row = db.execute("SELECT length(embedding) FROM vectors LIMIT 1").fetchone()
-                stored["dims"] = None if row is None else row[0] // 4
+                dims = None if row is None else row[0] // 4
             now = time.time_ns() // 1000
             sql = "SELECT count(*) FROM items WHERE expires_at IS NULL OR expires_at > ?"
             items = db.execute(sql, (now,)).fetchone()[0]
@@ -243,7 +244,6 @@ def inspect_database(path: str | os.PathLike[str]) -> DatabaseInfo:
             raise ConfigurationError(f"{text}: damaged langmem store ({exc})") from None
     finally:
         db.close()
-    dims = stored["dims"]
     return DatabaseInfo(
         path=text,
         schema_version=len(done),

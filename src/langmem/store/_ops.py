@@ -10,7 +10,7 @@ the store writes in bulk (one ``executemany`` per table).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,9 +89,9 @@ def plan_ops(
             if op.value is not None:
                 plan.values[(op.namespace, op.key)] = encode_value(op.value)
         else:
-            wanted = isinstance(op, SearchOp) and op.query and embed_queries
-            if wanted and op.query not in plan.queries:
-                plan.queries.append(op.query)
+            query = op.query if isinstance(op, SearchOp) and embed_queries else None
+            if query and query not in plan.queries:
+                plan.queries.append(query)
             plan.reads.append((i, op))
     if fields is not None:
         for item_key, op in plan.puts.items():
@@ -160,7 +160,7 @@ def plan_writes(
         ns, key = ".".join(item_key[0]), item_key[1]
         old_row = found.get(item_key)
         live = old_row is not None and (old_row.expires_at is None or old_row.expires_at > now)
-        old = old_row.value if live else None
+        old = old_row.value if old_row is not None and live else None
         if old_row is not None and (op.value is None or not live):
             out.drop.append(old_row.id)
         if op.value is None:
@@ -170,7 +170,7 @@ def plan_writes(
         new = plan.values[item_key]
         texts = plan.texts.get(item_key, []) if indexed else []
         expires = None if op.ttl is None else now + int(op.ttl * 60_000_000)
-        if live:
+        if old_row is not None and live:
             item_id = old_row.id
             out.updates.append((new, now, op.ttl, expires, int(bool(texts)), item_id))
             if indexed:
@@ -191,7 +191,7 @@ def plan_writes(
     return out
 
 
-def extract_texts(value: dict, paths: Fields) -> list[tuple[str, str]]:
+def extract_texts(value: Mapping[str, Any], paths: Fields) -> list[tuple[str, str]]:
     """The ``(path, text)`` pairs to index, as LangGraph names them (``path.i`` for lists).
 
     ``"$"`` (the default field) is the value's text as :func:`langmem.memory.memory_text`

@@ -131,6 +131,19 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
             "SELECT gin_clean_pending_list('langmem_text_body')",
         ),
     ),
+    (
+        # Each change of an item is a numbered version (1, 2, ... in order of recording),
+        # with the reason given for it, if any (content: no statistics, as m002).
+        "m005_history_versions",
+        (
+            "ALTER TABLE langmem_history ADD COLUMN version integer NOT NULL DEFAULT 0,"
+            " ADD COLUMN reason text",
+            "ALTER TABLE langmem_history ALTER COLUMN reason SET STATISTICS 0",
+            "UPDATE langmem_history h SET version = n.version FROM (SELECT id, row_number()"
+            " OVER (PARTITION BY namespace, key ORDER BY id) AS version FROM langmem_history) n"
+            " WHERE h.id = n.id",
+        ),
+    ),
 ]
 
 CREATE_MIGRATIONS = (
@@ -398,9 +411,14 @@ INSERT_VECTORS_SQL = (
     "INSERT INTO langmem_vectors (id, item_id, namespace, path, embedding, tokens)"
     " VALUES (%s, %s, %s, %s, %s::vector, %s)"
 )
+# Rows as _sql.INSERT_HISTORY_SQL's; the version follows the item's last one (writes
+# hold LOCK_WRITES).
 INSERT_HISTORY_SQL = (
-    "INSERT INTO langmem_history (namespace, key, action, old_value, new_value, at, origin)"
-    " VALUES (%s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)"
+    "INSERT INTO langmem_history (namespace, key, action, old_value, new_value, at, origin,"
+    " reason, version) SELECT v.*, 1 + coalesce((SELECT h.version FROM langmem_history h"
+    " WHERE h.namespace = v.ns AND h.key = v.key ORDER BY h.id DESC LIMIT 1), 0)"
+    " FROM (VALUES (%s::text, %s::text, %s::text, %s::jsonb, %s::jsonb, %s::bigint, %s::text,"
+    " %s::text)) AS v (ns, key, action, old, new, at, origin, reason)"
 )
 
 
@@ -446,8 +464,8 @@ DROP_TERMS_SQL = "DELETE FROM langmem_terms WHERE lexeme = ANY(%s::text[]) AND d
 
 def read_history_sql(namespace: Sequence[str], key: str) -> Sql:
     return (
-        "SELECT namespace, key, action, old_value::text, new_value::text, at, origin"
-        " FROM langmem_history WHERE namespace = %s AND key = %s ORDER BY id",
+        "SELECT namespace, key, action, old_value::text, new_value::text, at, origin, version,"
+        " reason FROM langmem_history WHERE namespace = %s AND key = %s ORDER BY id",
         (ns_text(namespace), key),
     )
 

@@ -15,10 +15,20 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from langgraph.store.base import GetOp, Item, ListNamespacesOp, Op, Result, SearchItem, SearchOp
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    Item,
+    ListNamespacesOp,
+    Op,
+    Result,
+    SearchItem,
+    SearchOp,
+    _ensure_refresh,
+)
 
 from langmem.store import _sql
 from langmem.store._ops import importance_of, matches_filter, matches_namespace
@@ -29,17 +39,22 @@ from langmem.store.ranking import (
     RankingWeights,
     fts_query,
     is_turn,
+    matched_terms,
     name_speakers,
-    rank,
+    ranked,
     speaker_of,
     spread_keyword_hits,
 )
 from langmem.store.vectors import VectorIndex
 
 __all__ = [
+    "ExplainSearchOp",
+    "ExplainedItem",
+    "ExplainingStore",
     "Reader",
     "by_similarity",
     "dt",
+    "explanation_text",
     "fuse",
     "item_from_row",
     "keyword_window",
@@ -47,6 +62,7 @@ __all__ = [
     "late_neighbours",
     "late_window",
     "now_us",
+    "search_items",
     "select_namespaces",
     "share_keyword_hits",
     "turn_values",
@@ -64,6 +80,97 @@ _KEYWORD_CAP = 2
 # ...and scores (FTS5 computes BM25 for every match) at most this many matches per candidate
 # of the fusion.
 _KEYWORD_SCORED = 80
+# An explained search lists this many of the best candidates ranked below its page.
+RUNNERS_UP = 3
+
+
+class ExplainSearchOp(SearchOp):
+    """A :class:`SearchOp` whose hits come with explanations (``search(..., explain=True)``)."""
+
+    __slots__ = ()
+
+
+class ExplainedItem(SearchItem):
+    """A hit of an explained search: ``explanation["parts"]`` (signal -> contribution) add
+    up to ``score``; the rest are the raw inputs (cosine, bm25, matched ``terms``, age...),
+    and the last hit's ``"runners_up"`` the best candidates ranked below the page."""
+
+    __slots__ = ("explanation",)
+
+    def __init__(self, *args: Any, explanation: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.explanation = explanation
+
+    def dict(self) -> dict:
+        return {**super().dict(), "explanation": self.explanation}
+
+
+class ExplainingStore(BaseStore):
+    """LangGraph's ``search``/``asearch`` with a keyword-only ``explain``."""
+
+    def search(
+        self,
+        namespace_prefix: tuple[str, ...],
+        /,
+        *,
+        query: str | None = None,
+        filter: dict[str, Any] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        refresh_ttl: bool | None = None,
+        explain: bool = False,
+    ) -> list[SearchItem]:
+        """LangGraph's ``search``; ``explain=True`` returns :class:`ExplainedItem` s."""
+        if not explain:
+            return super().search(
+                namespace_prefix,
+                query=query,
+                filter=filter,
+                limit=limit,
+                offset=offset,
+                refresh_ttl=refresh_ttl,
+            )
+        refresh = _ensure_refresh(self.ttl_config, refresh_ttl)
+        op = ExplainSearchOp(namespace_prefix, filter, limit, offset, query, refresh)
+        return cast(list[SearchItem], self.batch([op])[0])
+
+    async def asearch(
+        self,
+        namespace_prefix: tuple[str, ...],
+        /,
+        *,
+        query: str | None = None,
+        filter: dict[str, Any] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        refresh_ttl: bool | None = None,
+        explain: bool = False,
+    ) -> list[SearchItem]:
+        """LangGraph's ``asearch``; ``explain=True`` returns :class:`ExplainedItem` s."""
+        if not explain:
+            return await super().asearch(
+                namespace_prefix,
+                query=query,
+                filter=filter,
+                limit=limit,
+                offset=offset,
+                refresh_ttl=refresh_ttl,
+            )
+        refresh = _ensure_refresh(self.ttl_config, refresh_ttl)
+        op = ExplainSearchOp(namespace_prefix, filter, limit, offset, query, refresh)
+        return cast(list[SearchItem], (await self.abatch([op]))[0])
+
+
+def explanation_text(hit: Item | Mapping[str, Any]) -> str:
+    """A hit's (or runner-up's) explanation in one line: ``"0.812 = vector 0.410 + keyword
+    0.300 ...; terms: hiking"``; empty for an unexplained or unranked hit."""
+    why = hit if isinstance(hit, Mapping) else getattr(hit, "explanation", None)
+    score = hit.get("score") if isinstance(hit, Mapping) else getattr(hit, "score", None)
+    if not why or score is None:
+        return ""
+    parts = " + ".join(f"{k} {v:.3f}" for k, v in why["parts"].items()) or "0"
+    text = f"{score:.3f} = {parts}"
+    return text + (f"; terms: {', '.join(why['terms'])}" if why.get("terms") else "")
 
 
 @dataclass(frozen=True)
@@ -108,11 +215,12 @@ class Reader:
         query_tokens: TokenVectors | None,
         now: int,
     ) -> list[SearchItem]:
+        explained: dict[int, dict] | None = {} if isinstance(op, ExplainSearchOp) else None
         match = fts_query(op.query) if op.query and self.keyword else None
         if query_vector is None and match is None:
             if op.query and self.keyword:
                 return []  # only stopwords: nothing to match
-            return self._scan(db, op, now)
+            return self._scan(db, op, now, explained)
         allowed = None
         if op.filter:
             allowed = [row[0] for row in self._filtered(db, op.namespace_prefix, op.filter, now)]
@@ -155,8 +263,9 @@ class Reader:
         )
         if ids := [i for i in dict.fromkeys([*vec_hits, *kw_hits]) if i not in rows]:
             rows.update((row[0], row) for row in db.execute(*_sql.items_by_id_sql(ids, now)))
+        scored: list[tuple[tuple, float | None]] = []  # the unindexed tail scores None
         if self.vector_only:
-            scored = by_similarity(rows, vec_hits)
+            scored += by_similarity(rows, vec_hits, explained)
         else:
             values, turns = turn_values(rows)
             late: dict[int, tuple[float, float | None]] = {}
@@ -164,16 +273,16 @@ class Reader:
                 late = self._late(
                     db, query_tokens, list(rows), turns, op.namespace_prefix, allowed, now
                 )
-            scored = fuse(rows, values, turns, vec_hits, kw_hits, late, self.weights, op.query, now)
+            scored += fuse(
+                rows, values, turns, vec_hits, kw_hits, late, self.weights, op, now, explained
+            )
         if len(scored) < op.offset + op.limit:  # as InMemoryStore: unindexed items come last
-            rows = db.execute(*_sql.unindexed_sql(op.namespace_prefix, now))
-            scored += unindexed_tail(rows, op)
+            tail = db.execute(*_sql.unindexed_sql(op.namespace_prefix, now))
+            scored += unindexed_tail(tail, op)
         page = scored[op.offset : op.offset + op.limit]
         if page and self.record_access:
             db.execute(*_sql.touch_sql([row[0] for row, _ in page], now, op.refresh_ttl))
-        return [
-            item_from_row(row, score=None if score is None else float(score)) for row, score in page
-        ]
+        return search_items(scored, op, explained)
 
     @staticmethod
     def _keyword_hits(
@@ -336,7 +445,9 @@ class Reader:
                 best.setdefault(item, sim)
         return best
 
-    def _scan(self, db: sqlite3.Connection, op: SearchOp, now: int) -> list[SearchItem]:
+    def _scan(
+        self, db: sqlite3.Connection, op: SearchOp, now: int, explained: dict | None = None
+    ) -> list[SearchItem]:
         if op.filter:
             rows = list(self._filtered(db, op.namespace_prefix, op.filter, now))
             rows = rows[op.offset : op.offset + op.limit]
@@ -347,7 +458,7 @@ class Reader:
             for row in rows:
                 if row[8] is not None:
                     db.execute(*_sql.refresh_ttl_sql(row[0], now))
-        return [item_from_row(row, score=None) for row in rows]
+        return search_items([(row, None) for row in rows], None, explained)
 
     def _filtered(
         self, db: sqlite3.Connection, prefix: tuple[str, ...], filter: dict, now: int
@@ -379,7 +490,8 @@ def _rarest(terms: Sequence[str], counts: Sequence[int], budget: int) -> str:
     match ``counts``, as many as match at most ``budget`` items together (at least one)."""
     if sum(counts) <= budget:
         return " OR ".join(terms)
-    kept, total = [], 0
+    kept: list[int] = []
+    total = 0
     for n, i in sorted(zip(counts, range(len(terms)))):
         if kept and total + n > budget:
             break
@@ -461,10 +573,17 @@ def late_from_rows(
 
 
 def by_similarity(
-    rows: Mapping[int, tuple], vec_hits: Mapping[int, tuple[int, float]]
+    rows: Mapping[int, tuple],
+    vec_hits: Mapping[int, tuple[int, float]],
+    explained: dict[int, dict] | None = None,
 ) -> list[tuple[tuple, float]]:
-    """``search_mode="vector"``: the rows by cosine similarity, best first."""
+    """``search_mode="vector"``: the rows by cosine similarity, best first (``explained``:
+    filled with each row's explanation)."""
     order = sorted(rows, key=lambda i: (-vec_hits[i][1], i))
+    if explained is not None:
+        for i in order:
+            rank, sim = vec_hits[i]
+            explained[i] = {"parts": {"vector": sim}, "cosine": sim, "vector_rank": rank}
     return [(rows[i], vec_hits[i][1]) for i in order]
 
 
@@ -489,17 +608,25 @@ def fuse(
     kw_hits: Mapping[int, tuple[int, float]],
     late: Mapping[int, tuple[float, float | None]],
     weights: RankingWeights,
-    query: str | None,
+    op: SearchOp,
     now: int,
+    explained: dict[int, dict] | None = None,
 ) -> list[tuple[tuple, float]]:
-    """The candidate ``rows`` with their fused scores, best first (both backends)."""
+    """The candidate ``rows`` of search ``op`` with their fused scores, best first (both
+    backends); ``explained``: filled with the explanations of the rows down to the page's
+    end and its :data:`RUNNERS_UP`, with the query ``terms`` each holds."""
     candidates = [
         _candidate(rows[i], values[i], i in turns, vec_hits.get(i), kw_hits.get(i), late.get(i))
         for i in rows
     ]
-    if weights.speaker and query:
-        candidates = name_speakers(candidates, query)
-    return [(rows[c.rowid], score) for c, score in rank(candidates, weights, dt(now))]
+    if weights.speaker and op.query:
+        candidates = name_speakers(candidates, op.query)
+    top = 0 if explained is None else op.offset + op.limit + RUNNERS_UP
+    scored = ranked(candidates, weights, dt(now), explain=top)
+    for c, _, why in scored[:top]:
+        assert explained is not None and why is not None
+        explained[c.rowid] = {**why, "terms": matched_terms(op.query or "", values[c.rowid])}
+    return [(rows[c.rowid], score) for c, score, _ in scored]
 
 
 def keyword_window(
@@ -534,15 +661,47 @@ def share_keyword_hits(
     return spread_keyword_hits(own, turns, share, pool)
 
 
-def item_from_row(row: tuple, **score: Any) -> Item:
-    fields = dict(
+def search_items(
+    scored: Sequence[tuple[tuple, float | None]], op: SearchOp | None, explained: dict | None
+) -> list[SearchItem]:
+    """The page of ``scored`` that ``op`` asks for (``None``: all of it) as search items;
+    with ``explained`` (an explained search) :class:`ExplainedItem` s, the last one
+    holding the :data:`RUNNERS_UP` best candidates after the page."""
+    end = len(scored) if op is None else op.offset + op.limit
+    page = scored[0 if op is None else op.offset : end]
+    if explained is None:
+        return [SearchItem(**_fields(row), score=None if s is None else float(s)) for row, s in page]
+    items = [
+        ExplainedItem(
+            **_fields(row),
+            score=None if s is None else float(s),
+            explanation=explained.get(row[0], {"parts": {}}),  # unranked: no parts
+        )
+        for row, s in page
+    ]
+    runners = [
+        {"namespace": list(_sql.ns_tuple(row[1])), "key": row[2], "score": float(s)}
+        | explained[row[0]]
+        for row, s in scored[end : end + RUNNERS_UP]
+        if s is not None
+    ]
+    if items and runners:
+        items[-1].explanation["runners_up"] = runners
+    return list(items)  # typed list[SearchItem]
+
+
+def item_from_row(row: tuple) -> Item:
+    return Item(**_fields(row))
+
+
+def _fields(row: tuple) -> dict[str, Any]:
+    return dict(
         value=json.loads(row[3]),
         key=row[2],
         namespace=_sql.ns_tuple(row[1]),
         created_at=dt(row[4]),
         updated_at=dt(row[5]),
     )
-    return SearchItem(**fields, **score) if score else Item(**fields)
 
 
 def now_us() -> int:

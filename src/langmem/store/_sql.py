@@ -278,9 +278,12 @@ INSERT_FTS_SQL = "INSERT INTO items_fts (rowid, text) VALUES (?, ?)"
 INSERT_VECTORS_SQL = (
     "INSERT INTO vectors (id, item_id, path, embedding, tokens) VALUES (?, ?, ?, ?, ?)"
 )
+# Rows: namespace text, key, action, old and new value JSON, time, origin, reason; the
+# version follows the item's last one (writes hold the file's write lock).
 INSERT_HISTORY_SQL = (
-    "INSERT INTO history (namespace, key, action, old_value, new_value, at, origin)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO history (namespace, key, action, old_value, new_value, at, origin, reason,"
+    " version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1 + coalesce((SELECT version FROM"
+    " history WHERE namespace = ?1 AND key = ?2 ORDER BY id DESC LIMIT 1), 0))"
 )
 
 
@@ -292,14 +295,15 @@ def history_sql(
     new: str | None,
     now: int,
     origin: str | None,
+    reason: str | None,
 ) -> Sql:
-    return INSERT_HISTORY_SQL, (ns_text(namespace), key, action, old, new, now, origin)
+    return INSERT_HISTORY_SQL, (ns_text(namespace), key, action, old, new, now, origin, reason)
 
 
 def read_history_sql(namespace: Sequence[str], key: str) -> Sql:
     return (
-        "SELECT namespace, key, action, old_value, new_value, at, origin FROM history"
-        " WHERE namespace = ? AND key = ? ORDER BY id",
+        "SELECT namespace, key, action, old_value, new_value, at, origin, version, reason"
+        " FROM history WHERE namespace = ? AND key = ? ORDER BY id",
         (ns_text(namespace), key),
     )
 

@@ -100,6 +100,18 @@ def m005_settings(db: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+@migration
+def m006_history_versions(db: sqlite3.Connection) -> None:
+    # Each change of an item is a numbered version (1, 2, ... in order of recording),
+    # with the reason given for it, if any.
+    db.execute("ALTER TABLE history ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE history ADD COLUMN reason TEXT")
+    db.execute(
+        "UPDATE history SET version = (SELECT count(*) FROM history h WHERE h.namespace ="
+        " history.namespace AND h.key = history.key AND h.id <= history.id)"
+    )
+
+
 def applied(db: sqlite3.Connection) -> list[str]:
     """Names of the migrations already applied, in order (read-only)."""
     exists = db.execute(

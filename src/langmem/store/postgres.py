@@ -47,15 +47,16 @@ from typing import Any, Literal
 
 import numpy as np
 from langgraph.store.base import (
-    BaseStore,
     GetOp,
     IndexConfig,
     Item,
+    ListNamespacesOp,
     Op,
     PutOp,
     Result,
     SearchOp,
     TTLConfig,
+    _ensure_ttl,
 )
 
 try:
@@ -72,6 +73,8 @@ from langmem.store import _pg
 from langmem.store._open import embedder_name
 from langmem.store._ops import Plan, found_by_key, matches_filter, plan_ops, plan_writes
 from langmem.store._read import (
+    ExplainingStore,
+    ExplainSearchOp,
     _ranked,
     by_similarity,
     fuse,
@@ -81,6 +84,7 @@ from langmem.store._read import (
     late_neighbours,
     late_window,
     now_us,
+    search_items,
     select_namespaces,
     share_keyword_hits,
     turn_values,
@@ -93,17 +97,20 @@ from langmem.store.history import (
     accesses_of,
     current_origin,
     recording_origin,
+    recording_reason,
+    reverted_value,
+    with_reasons,
 )
 from langmem.store.late import TokenVectors
 from langmem.store.ranking import RankingWeights, query_terms
 from langmem.store.sqlite import (
     SearchMode,
-    SQLiteStore,
     _check_namespace,
     _chunks,
     _json,
     _search_settings,
     _us,
+    embedding_matrix,
 )
 
 __all__ = ["AsyncPostgresStore", "PostgresStore"]
@@ -206,7 +213,7 @@ class _Maintenance:
 # ---------------------------------------------------------------------- the store
 
 
-class _PostgresBase(BaseStore):
+class _PostgresBase(ExplainingStore):
     """The logic of both stores, as flows; subclasses perform them (``_drive``/``_adrive``)."""
 
     supports_ttl = True
@@ -262,6 +269,14 @@ class _PostgresBase(BaseStore):
 
     async def ahistory(self, namespace: tuple[str, ...], key: str) -> list[HistoryEntry]:
         return await self._adrive(self._history_flow(namespace, key))
+
+    def revert(self, namespace: tuple[str, ...], key: str, version: int) -> int:
+        """Put back the value ``version`` of an item's history gave it as a new version;
+        returns its number (see ``SQLiteStore.revert``)."""
+        return self._drive(self._revert_flow(namespace, key, version))
+
+    async def arevert(self, namespace: tuple[str, ...], key: str, version: int) -> int:
+        return await self._adrive(self._revert_flow(namespace, key, version))
 
     def erase(
         self, namespace: tuple[str, ...], key: str | None = None, *, compact: bool = True
@@ -361,8 +376,10 @@ class _PostgresBase(BaseStore):
             meta = dict((yield _Sql("SELECT key, value FROM langmem_meta")))
             [(has_vectors,)] = yield _Sql("SELECT to_regclass('langmem_vectors') IS NOT NULL")
             if self.embeddings is not None:
-                name = embedder_name(self.index_config["embed"], self.embeddings)
-                dims = self.index_config["dims"]
+                index = self.index_config
+                assert index is not None  # an embedder comes from the index config
+                name = embedder_name(index["embed"], self.embeddings)
+                dims = index["dims"]
                 if "embedder" in meta and (meta["embedder"], meta.get("dims")) != (name, str(dims)):
                     raise ConfigurationError(
                         f"{self._where}: built with embedder {meta['embedder']!r}"
@@ -403,7 +420,7 @@ class _PostgresBase(BaseStore):
             ops,
             self._fields,
             embed_queries=self.embeddings is not None and self.search_mode != "keyword",
-            origin=current_origin() or self.default_origin,
+            origin=current_origin(self.default_origin),
         )
         for value in plan.values.values():
             if _NUL.search(value):
@@ -411,7 +428,8 @@ class _PostgresBase(BaseStore):
         queries, docs, query_tokens, doc_tokens = yield from self._embed_flow(plan)
         embeddings = None
         if self.embeddings is not None:  # the same checks as SQLiteStore, before any write
-            embeddings = SQLiteStore._embedding_matrix(self, docs, plan)  # type: ignore[arg-type]
+            assert self.index_config is not None  # it has an embedder
+            embeddings = embedding_matrix(docs, plan, self.index_config["dims"])
         return (
             yield _Transaction(
                 lambda: self._run_flow(plan, queries, embeddings, query_tokens, doc_tokens)
@@ -464,7 +482,7 @@ class _PostgresBase(BaseStore):
 
     def _read_flow(
         self,
-        op: Op,
+        op: GetOp | SearchOp | ListNamespacesOp,
         queries: dict[str, Any],
         query_tokens: dict[str, TokenVectors] | None,
         now: int,
@@ -486,11 +504,12 @@ class _PostgresBase(BaseStore):
     def _search_flow(
         self, op: SearchOp, query_vector: Any, query_tokens: TokenVectors | None, now: int
     ) -> Flow:
+        explained: dict[int, dict] | None = {} if isinstance(op, ExplainSearchOp) else None
         terms = query_terms(op.query) if op.query and self._keyword else []
         if query_vector is None and not terms:
             if op.query and self._keyword:
                 return []  # only stopwords: nothing to match
-            return (yield from self._scan_flow(op, now))
+            return (yield from self._scan_flow(op, now, explained))
         prefix = op.namespace_prefix
         allowed = None
         if op.filter:
@@ -528,21 +547,22 @@ class _PostgresBase(BaseStore):
             found.update((row[0], row) for row in near)
         rows = {i: found[i] for i in dict.fromkeys([*vec_hits, *kw_hits])}
         if vector_only:
-            scored = by_similarity(rows, vec_hits)
+            scored = by_similarity(rows, vec_hits, explained)
         else:
             values, turns = turn_values(rows)
             late: dict[int, tuple[float, float | None]] = {}
             if self.ranking.late_interaction and query_tokens is not None and rows:
                 late = yield from self._late_flow(query_tokens, list(rows), turns, prefix, allowed, now)
-            scored = fuse(rows, values, turns, vec_hits, kw_hits, late, self.ranking, op.query, now)
-        if len(scored) < op.offset + op.limit:  # as InMemoryStore: unindexed items come last
-            scored += unindexed_tail((yield _Sql(*_pg.unindexed_sql(prefix, now))), op)
-        page = scored[op.offset : op.offset + op.limit]
+            scored = fuse(
+                rows, values, turns, vec_hits, kw_hits, late, self.ranking, op, now, explained
+            )
+        ranked: list[tuple[tuple, float | None]] = list(scored)
+        if len(ranked) < op.offset + op.limit:  # as InMemoryStore: unindexed items come last
+            ranked += unindexed_tail((yield _Sql(*_pg.unindexed_sql(prefix, now))), op)
+        page = ranked[op.offset : op.offset + op.limit]
         if page:
             yield _Sql(*_pg.touch_sql([row[0] for row, _ in page], now, op.refresh_ttl))
-        return [
-            item_from_row(row, score=None if score is None else float(score)) for row, score in page
-        ]
+        return search_items(ranked, op, explained)
 
     def _late_flow(
         self,
@@ -558,9 +578,11 @@ class _PostgresBase(BaseStore):
         rows = (yield _Sql(*_pg.items_by_id_sql(near, now))) if near else []
         window, read = late_window(ids, turns, self.ranking.neighbours, rows)
         token_rows = yield _Sql(*_pg.token_rows_sql(read, prefix, allowed, now))
-        return late_from_rows(query, ids, turns, window, token_rows, self.index_config["dims"])
+        index = self.index_config
+        assert index is not None  # late interaction needs an embedder, so an index
+        return late_from_rows(query, ids, turns, window, token_rows, index["dims"])
 
-    def _scan_flow(self, op: SearchOp, now: int) -> Flow:
+    def _scan_flow(self, op: SearchOp, now: int, explained: dict | None = None) -> Flow:
         if op.filter:
             rows = yield from self._filtered_flow(op.namespace_prefix, op.filter, now)
             rows = rows[op.offset : op.offset + op.limit]
@@ -569,7 +591,7 @@ class _PostgresBase(BaseStore):
         expiring = [row[0] for row in rows if row[8] is not None]
         if op.refresh_ttl and expiring:
             yield _Sql(*_pg.refresh_ttl_sql(expiring, now))
-        return [item_from_row(row, score=None) for row in rows]
+        return search_items([(row, None) for row in rows], None, explained)
 
     def _filtered_flow(self, prefix: tuple[str, ...], filter: dict, now: int) -> Flow:
         rows = yield _Sql(*_pg.scan_sql(prefix, now, filter=filter))
@@ -583,6 +605,13 @@ class _PostgresBase(BaseStore):
 
         rows = yield _Transaction(body)
         return [HistoryEntry.from_row(row) for row in rows]
+
+    def _revert_flow(self, namespace: tuple[str, ...], key: str, version: int) -> Flow:
+        value = reverted_value((yield from self._history_flow(namespace, key)), version)
+        put = PutOp(tuple(namespace), key, value, ttl=_ensure_ttl(self.ttl_config))
+        with recording_reason(f"revert to version {version}"):
+            yield from self._batch_flow([put])
+        return (yield from self._history_flow(namespace, key))[-1].version
 
     # -- writes (under LOCK_WRITES)
 
@@ -629,7 +658,7 @@ class _PostgresBase(BaseStore):
                 yield _Sql(_pg.HNSW_INDEX)
                 yield _Sql("ANALYZE langmem_vectors")
         if self.record_history and writes.history:
-            yield _Sql(_pg.INSERT_HISTORY_SQL, writes.history, many=True)
+            yield _Sql(_pg.INSERT_HISTORY_SQL, with_reasons(writes.history), many=True)
         yield _Sql(
             _pg.SET_NEXT_IDS_SQL,
             (next_item + len(writes.inserts), next_vector + len(writes.vectors)),
@@ -652,7 +681,9 @@ class _PostgresBase(BaseStore):
         expired = yield _Sql(*_pg.expired_sql(now))
         yield from self._drop_items_flow([row[0] for row in expired])
         if self.record_history and expired:
-            entries = [(ns, key, "expire", value, None, now, "ttl") for _, ns, key, value in expired]
+            entries = [
+                (ns, key, "expire", value, None, now, "ttl", None) for _, ns, key, value in expired
+            ]
             yield _Sql(_pg.INSERT_HISTORY_SQL, entries, many=True)
         return len(expired)
 
@@ -692,7 +723,7 @@ class _PostgresBase(BaseStore):
         self, items: Iterable[Item], history: Iterable[HistoryEntry], accesses: Accesses
     ) -> Flow:
         items = list(items)
-        origin = current_origin() or self.default_origin
+        origin = current_origin(self.default_origin)
         entries: dict[tuple[tuple[str, ...], str], list[HistoryEntry]] = {}
         for entry in history:
             entries.setdefault((tuple(entry.namespace), entry.key), []).append(entry)
@@ -724,7 +755,7 @@ class _PostgresBase(BaseStore):
                 ]
                 for e in recorded:
                     old, new = (None if v is None else _json(v) for v in (e.old_value, e.new_value))
-                    rows.append((ns, key, e.action, old, new, _us(e.at), e.origin))
+                    rows.append((ns, key, e.action, old, new, _us(e.at), e.origin, e.reason))
             if self.record_history and rows:
                 yield _Sql(_pg.INSERT_HISTORY_SQL, rows, many=True)
             return len(items)
@@ -810,6 +841,7 @@ class PostgresStore(_PostgresBase):
 
     def _perform(self, effect: Any, cur: psycopg.Cursor | None) -> Any:
         if isinstance(effect, (_Sql, _Pipeline)):
+            assert cur is not None  # statements run only in a _Transaction's body
             return effect.run(cur)
         if isinstance(effect, _Transaction):
             with self._pool.connection() as conn, conn.transaction():
@@ -890,6 +922,7 @@ class AsyncPostgresStore(_PostgresBase):
 
     async def _perform(self, effect: Any, cur: psycopg.AsyncCursor | None) -> Any:
         if isinstance(effect, (_Sql, _Pipeline)):
+            assert cur is not None  # statements run only in a _Transaction's body
             return await effect.arun(cur)
         if isinstance(effect, _Transaction):
             async with self._pool.connection() as conn, conn.transaction():

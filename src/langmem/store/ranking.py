@@ -12,16 +12,18 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "Candidate",
     "RankingWeights",
     "fts_query",
     "is_turn",
+    "matched_terms",
     "query_terms",
     "name_speakers",
     "rank",
+    "ranked",
     "speaker_of",
     "spread_keyword_hits",
 ]
@@ -89,6 +91,9 @@ class RankingWeights:
     chat roles ``user``, ``assistant``, ...) when every word of it is a word of the
     query ("What did Caroline ..." and ``{"role": "Caroline", ...}``).
     Both act on turns only, so stores of extracted memories rank as without them.
+
+    ``store.search(..., explain=True)`` shows each signal's part of a hit's score
+    (:func:`ranked`).
     """
 
     similarity: float = 1.0
@@ -150,23 +155,96 @@ def rank(
     candidates: Sequence[Candidate], weights: RankingWeights, now: datetime
 ) -> list[tuple[Candidate, float]]:
     """Candidates with their final scores, best first (ties by rowid)."""
-    if weights.fusion == "rrf":
-        unit = 1.0 / (weights.rrf_k + 1)
-        base = [_rrf(c, weights) for c in candidates]
+    return [(c, score) for c, score, _ in ranked(candidates, weights, now)]
+
+
+def ranked(
+    candidates: Sequence[Candidate],
+    weights: RankingWeights,
+    now: datetime,
+    *,
+    explain: int = 0,
+) -> list[tuple[Candidate, float, dict[str, Any] | None]]:
+    """:func:`rank` with the explanation of the best ``explain`` scores (else ``None``):
+    ``"parts"`` (signal -> contribution, the non-zero ones, adding up to the score) and
+    the raw inputs behind them."""
+    w = weights
+    if w.fusion == "rrf":
+        unit = 1.0 / (w.rrf_k + 1)
+        norms: dict[str, float] = {}
+        vector = [_rrf_term(w.similarity, c.vector_rank, w.rrf_k) for c in candidates]
+        keyword = [_rrf_term(w.keyword, c.keyword_rank, w.rrf_k) for c in candidates]
     else:
         unit = 1.0
-        base = _score_fusion(candidates, weights)
-    scored = [
-        (c, b + unit * (_extras(c, weights, now) + _late(c, weights)))
-        for c, b in zip(candidates, base)
+        sims = [c.vector_sim for c in candidates if c.vector_sim is not None]
+        strengths = [_keyword_strength(c) for c in candidates]
+        norms = {"cosine_floor": min(sims) if sims else 0.0}
+        norms["bm25_best"] = best = max(strengths, default=0.0) or 1.0
+        floor = norms["cosine_floor"]
+        vector = [
+            w.similarity * (floor if c.vector_sim is None else c.vector_sim) for c in candidates
+        ]
+        keyword = [w.keyword * s / best for s in strengths]
+    columns = {
+        "vector": vector,
+        "keyword": keyword,
+        "late_interaction": [unit * _late(c, w) for c in candidates],
+        "importance": [
+            0.0 if c.importance is None else unit * w.importance * min(max(c.importance, 0.0), 1.0)
+            for c in candidates
+        ],
+        "recency": [unit * w.recency * _strength(c, w, now) for c in candidates],
+    }
+    scores = [sum(parts) for parts in zip(*columns.values())]
+    if w.neighbours:
+        lifted = _spread_to_neighbours(candidates, scores, w.neighbours)
+        columns["neighbours"] = [after - before for after, before in zip(lifted, scores)]
+        scores = lifted
+    if w.speaker:  # after the spread: a named speaker lends nothing to the other's turns
+        bonus = unit * w.speaker
+        columns["speaker"] = named = [bonus * c.named for c in candidates]
+        scores = [score + lift for score, lift in zip(scores, named)]
+    order = sorted(range(len(candidates)), key=lambda i: (-scores[i], candidates[i].rowid))
+    return [
+        (
+            candidates[i],
+            scores[i],
+            _explanation(candidates[i], {k: col[i] for k, col in columns.items()}, norms, now)
+            if r < explain
+            else None,
+        )
+        for r, i in enumerate(order)
     ]
-    if weights.neighbours:
-        scored = _spread_to_neighbours(scored, weights.neighbours)
-    if weights.speaker:  # after the spread: a named speaker lends nothing to the other's turns
-        bonus = unit * weights.speaker
-        scored = [(c, score + bonus * c.named) for c, score in scored]
-    scored.sort(key=lambda cs: (-cs[1], cs[0].rowid))
-    return scored
+
+
+def _explanation(
+    c: Candidate, parts: dict[str, float], norms: dict[str, float], now: datetime
+) -> dict[str, Any]:
+    """The raw inputs of ``c``'s score next to its non-zero ``parts``."""
+    out: dict[str, Any] = {"parts": {k: v for k, v in parts.items() if v}}
+    if c.vector_sim is not None:
+        out |= {"cosine": c.vector_sim, "vector_rank": c.vector_rank}
+    elif "cosine_floor" in norms:
+        out["cosine_floor"] = norms["cosine_floor"]  # what an item the vectors missed gets
+    if c.keyword_rank is not None:
+        out["keyword_rank"] = c.keyword_rank
+    if c.keyword_score is not None:
+        out["bm25"] = -c.keyword_score  # FTS5's sign turned: higher is better
+        if "bm25_best" in norms:  # what the keyword part divides by
+            out["bm25_best"] = norms["bm25_best"]
+    if c.late is not None:
+        out["maxsim"] = c.late
+    if c.late_window is not None:
+        out["maxsim_window"] = c.late_window
+    if c.importance is not None:
+        out["importance"] = c.importance
+    seen = c.accessed_at or c.created_at
+    if seen is not None:
+        out["age_days"] = max((now - seen).total_seconds(), 0.0) / 86400
+    out["accesses"] = c.access_count
+    if c.turn:
+        out |= {"turn": True, "speaker": c.speaker, "speaker_named": c.named}
+    return out
 
 
 def is_turn(value: object) -> bool:
@@ -236,29 +314,18 @@ def name_speakers(candidates: Sequence[Candidate], query: str) -> list[Candidate
 
 
 def _spread_to_neighbours(
-    scored: list[tuple[Candidate, float]], share: float
-) -> list[tuple[Candidate, float]]:
-    by_pos = {(c.namespace, c.rowid): score for c, score in scored if c.turn}
+    candidates: Sequence[Candidate], scores: list[float], share: float
+) -> list[float]:
+    by_pos = {(c.namespace, c.rowid): score for c, score in zip(candidates, scores) if c.turn}
     out = []
-    for c, score in scored:
+    for c, score in zip(candidates, scores):
         if not c.turn:
-            out.append((c, score))
+            out.append(score)
             continue
         near = [by_pos.get((c.namespace, c.rowid + d)) for d in (-1, 1)]
         best = max((n for n in near if n is not None), default=score)
-        out.append((c, max(score, (1 - share) * score + share * best)))
+        out.append(max(score, (1 - share) * score + share * best))
     return out
-
-
-def _score_fusion(candidates: Sequence[Candidate], w: RankingWeights) -> list[float]:
-    sims = [c.vector_sim for c in candidates if c.vector_sim is not None]
-    floor = min(sims) if sims else 0.0
-    strengths = [_keyword_strength(c) for c in candidates]
-    best = max(strengths, default=0.0) or 1.0
-    return [
-        w.similarity * (floor if c.vector_sim is None else c.vector_sim) + w.keyword * s / best
-        for c, s in zip(candidates, strengths)
-    ]
 
 
 def _keyword_strength(c: Candidate) -> float:
@@ -269,25 +336,17 @@ def _keyword_strength(c: Candidate) -> float:
     return 0.0
 
 
-def _rrf(c: Candidate, w: RankingWeights) -> float:
-    score = 0.0
-    if c.vector_rank is not None:
-        score += w.similarity / (w.rrf_k + c.vector_rank + 1)
-    if c.keyword_rank is not None:
-        score += w.keyword / (w.rrf_k + c.keyword_rank + 1)
-    return score
+def _rrf_term(weight: float, rank: int | None, k: float) -> float:
+    return 0.0 if rank is None else weight / (k + rank + 1)
 
 
-def _extras(c: Candidate, w: RankingWeights, now: datetime) -> float:
-    score = 0.0
-    if c.importance is not None:
-        score += w.importance * min(max(c.importance, 0.0), 1.0)
+def _strength(c: Candidate, w: RankingWeights, now: datetime) -> float:
+    """Recency and use: ``0.5 ** (age / half-life) * (1 + ln(1 + accesses)) / 2``, at most 1."""
     seen = c.accessed_at or c.created_at
-    if seen is not None:
-        age_days = max((now - seen).total_seconds(), 0.0) / 86400
-        strength = 0.5 ** (age_days / w.half_life_days) * (1 + math.log1p(c.access_count)) / 2
-        score += w.recency * min(strength, 1.0)
-    return score
+    if seen is None:
+        return 0.0
+    age_days = max((now - seen).total_seconds(), 0.0) / 86400
+    return min(0.5 ** (age_days / w.half_life_days) * (1 + math.log1p(c.access_count)) / 2, 1.0)
 
 
 def _late(c: Candidate, w: RankingWeights) -> float:
@@ -329,3 +388,19 @@ def query_terms(text: str, *, max_terms: int = 32) -> list[str]:
         if word not in _STOPWORDS and word not in terms and word.strip("_"):
             terms.append(word)
     return terms[:max_terms]
+
+
+def matched_terms(query: str, value: object) -> list[str]:
+    """The query's content words (:func:`query_terms`) that are words of ``value``'s strings
+    (as written: BM25 also counts stemmed forms, such as "hikes" for "hiking")."""
+    words: set[str] = set()
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            words.update(_TERM.findall(v.lower()))
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return [t for t in query_terms(query) if t in words]

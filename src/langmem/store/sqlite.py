@@ -22,9 +22,11 @@
   "sweep_interval_minutes"}``); expired items are invisible, swept by writes every
   ``sweep_interval_minutes`` (default 1) and by :meth:`SQLiteStore.sweep_ttl`.
 - **History and erasure**: :meth:`SQLiteStore.history` lists every change of an
-  item (see :mod:`langmem.store.history` for ``origin``); :meth:`SQLiteStore.erase`
-  removes an item or a namespace subtree and every trace of it from the files
-  (a compaction another connection's read holds back is retried, with a warning).
+  item as numbered versions (see :mod:`langmem.store.history` for ``origin`` and
+  ``reason``), :meth:`SQLiteStore.revert` puts an earlier one back, and
+  :meth:`SQLiteStore.erase` removes an item or a namespace subtree and every trace
+  of it from the files (a compaction another connection's read holds back is
+  retried, with a warning).
 - **Concurrency**: one connection guarded by a lock; embedding runs outside it;
   ``abatch`` runs the engine in a worker thread. Other processes may share the
   file (busy timeout + retry; the vector index fully reloads after they write).
@@ -57,7 +59,6 @@ from typing import Any, Literal
 
 import numpy as np
 from langgraph.store.base import (
-    BaseStore,
     GetOp,
     IndexConfig,
     InvalidNamespaceError,
@@ -89,7 +90,7 @@ from langmem.store._ops import (
     plan_writes,
     tokenize_fields,
 )
-from langmem.store._read import Reader, dt, now_us
+from langmem.store._read import ExplainingStore, Reader, dt, now_us
 from langmem.store.embeddings import TokenEmbeddings, resolve_embeddings
 from langmem.store.history import (
     Accesses,
@@ -97,6 +98,9 @@ from langmem.store.history import (
     accesses_of,
     current_origin,
     recording_origin,
+    recording_reason,
+    reverted_value,
+    with_reasons,
 )
 from langmem.store.late import TokenVectors
 from langmem.store.migrations import migrate, pending
@@ -118,7 +122,7 @@ _CHECKPOINT_PAGES = 10_000
 _COMPACTION_WAIT = 1.0
 
 
-class SQLiteStore(BaseStore):
+class SQLiteStore(ExplainingStore):
     """A LangGraph store in one SQLite file with hybrid search, history and erasure.
 
     Args:
@@ -178,7 +182,7 @@ class SQLiteStore(BaseStore):
         self.record_history = history
         self.busy_timeout = busy_timeout
         self.embed_batch_size = embed_batch_size
-        self._index = VectorIndex(self.index_config["dims"]) if self.embeddings else None
+        self._index = VectorIndex(self._dims) if self.embeddings else None
         self._lock = threading.RLock()
         self._next_sweep = 0.0
         # True after an erase until its compaction ran (another connection's read snapshot
@@ -214,10 +218,8 @@ class SQLiteStore(BaseStore):
             self._checkpointer = Checkpointer(self.path, db, pages=_CHECKPOINT_PAGES)
             weakref.finalize(self, self._checkpointer.close)
         if self.embeddings is not None:
-            name = embedder_name(self.index_config["embed"], self.embeddings)
-            check_embedder(
-                db, self.path, name, self.index_config["dims"], record=not self.read_only
-            )
+            name = embedder_name(self._config["embed"], self.embeddings)
+            check_embedder(db, self.path, name, self._dims, record=not self.read_only)
         self._load_vectors()
         if not self.read_only and _compaction_recorded(db):
             self.compaction_pending = True  # an erase was interrupted before its compaction
@@ -273,7 +275,7 @@ class SQLiteStore(BaseStore):
             ops,
             self._fields,
             embed_queries=self.embeddings is not None and self.search_mode != "keyword",
-            origin=current_origin() or self.default_origin,
+            origin=current_origin(self.default_origin),
         )
 
     # ------------------------------------------------------------------ public extras
@@ -292,6 +294,20 @@ class SQLiteStore(BaseStore):
 
     async def ahistory(self, namespace: tuple[str, ...], key: str) -> list[HistoryEntry]:
         return await asyncio.to_thread(self.history, namespace, key)
+
+    def revert(self, namespace: tuple[str, ...], key: str, version: int) -> int:
+        """Put back the value ``version`` of an item's history gave it (an earlier value,
+        or one deleted since) as a new version, with the reason "revert to version N";
+        returns the new version's number. ``ValueError`` if there is no such version or
+        it removed the item. History is never rewritten (only :meth:`erase` removes it)."""
+        with self._lock:
+            value = reverted_value(self.history(namespace, key), version)
+            with recording_reason(f"revert to version {version}"):
+                self.put(namespace, key, value)
+            return self.history(namespace, key)[-1].version
+
+    async def arevert(self, namespace: tuple[str, ...], key: str, version: int) -> int:
+        return await asyncio.to_thread(self.revert, namespace, key, version)
 
     def accesses(self, namespace: tuple[str, ...] = ()) -> Accesses:
         """``(last recalled, times recalled)`` of each item under ``namespace`` that query
@@ -349,15 +365,15 @@ class SQLiteStore(BaseStore):
         """Write ``items`` with their own ``created_at``/``updated_at`` (an import of an export).
 
         Values are indexed (embedded) as by ``put``. The history of each restored item
-        becomes its entries in ``history`` (oldest first) or, if there are none, one
-        ``put`` at its ``updated_at``. Access statistics are those in ``accesses`` (as
+        becomes its entries in ``history`` (oldest first, numbered 1, 2, ... in that
+        order) or, if there are none, one ``put`` at its ``updated_at``. Access statistics are those in ``accesses`` (as
         :meth:`accesses` returns them), else none. Two transactions (the puts, then the
         timestamps and history): rerunning an interrupted restore completes it.
         Returns the number of items written.
         """
         accesses = accesses or {}
         items = list(items)
-        origin = current_origin() or self.default_origin
+        origin = current_origin(self.default_origin)
         entries: dict[tuple[tuple[str, ...], str], list[HistoryEntry]] = {}
         for entry in history:
             entries.setdefault((tuple(entry.namespace), entry.key), []).append(entry)
@@ -384,7 +400,9 @@ class SQLiteStore(BaseStore):
                 ]
                 for e in recorded:
                     old, new = (None if v is None else _json(v) for v in (e.old_value, e.new_value))
-                    self._record(db, ns, item.key, e.action, old, new, _us(e.at), e.origin)
+                    self._record(
+                        db, ns, item.key, e.action, old, new, _us(e.at), e.origin, e.reason
+                    )
             return len(items)
 
         with self._lock:
@@ -394,6 +412,17 @@ class SQLiteStore(BaseStore):
     def sweep_ttl(self) -> int:
         """Delete expired items now; returns how many were removed."""
         return self._transaction(lambda db, ch: self._sweep(db, ch, now_us()), write=True)
+
+    @property
+    def _config(self) -> dict[str, Any]:
+        """The index configuration (of a store that has one)."""
+        assert self.index_config is not None, "the store has no index"
+        return self.index_config
+
+    @property
+    def _dims(self) -> int:
+        """The size of the store's vectors (it has an embedder)."""
+        return int(self._config["dims"])
 
     def close(self) -> None:
         """Close the database (idempotent), running a pending compaction if no other
@@ -450,7 +479,7 @@ class SQLiteStore(BaseStore):
         query_tokens: dict[str, TokenVectors] | None = None,
         doc_tokens: list[TokenVectors] | None = None,
     ) -> list[Result]:
-        embeddings = self._embedding_matrix(docs, plan) if self.embeddings is not None else None
+        embeddings = embedding_matrix(docs, plan, self._dims) if self.embeddings is not None else None
 
         def body(db: sqlite3.Connection, changes: _IndexChanges) -> list[Result]:
             now = now_us()
@@ -544,7 +573,7 @@ class SQLiteStore(BaseStore):
     ) -> None:
         """Apply a batch's puts in bulk: one lookup of the rows they replace, then
         one ``executemany`` per table (prepared once, cached by ``sqlite3``)."""
-        found = found_by_key(db.execute(*_sql.found_sql(plan.puts)))
+        found = found_by_key(db.execute(*_sql.found_sql(list(plan.puts))))
         next_ids = db.execute(_sql.NEXT_IDS_SQL).fetchone()
         indexed = self._fields is not None
         writes = plan_writes(plan, found, now, next_ids, indexed, embeddings, tokens)
@@ -556,7 +585,7 @@ class SQLiteStore(BaseStore):
         db.executemany(_sql.INSERT_FTS_SQL, writes.fts)
         db.executemany(_sql.INSERT_VECTORS_SQL, writes.vectors)
         if self.record_history:
-            db.executemany(_sql.INSERT_HISTORY_SQL, writes.history)
+            db.executemany(_sql.INSERT_HISTORY_SQL, with_reasons(writes.history))
         if writes.vectors:
             assert embeddings is not None
             changes.add([row[0] for row in writes.vectors], embeddings)
@@ -564,25 +593,6 @@ class SQLiteStore(BaseStore):
     def _record(self, db: sqlite3.Connection, *entry: Any) -> None:
         if self.record_history:
             db.execute(*_sql.history_sql(*entry))
-
-    def _embedding_matrix(self, docs: list[Any], plan: Plan) -> np.ndarray:
-        """The embedder's vectors as one float32 matrix, checked before anything is written."""
-        dims = self.index_config["dims"]
-        texts = sum(len(pairs) for pairs in plan.texts.values())
-        if len(docs) != texts:
-            raise ValueError(f"The embedder returned {len(docs)} vectors for {texts} texts")
-        if not docs:
-            return np.empty((0, dims), dtype=np.float32)
-        try:
-            matrix = np.asarray(docs, dtype=np.float32).reshape(len(docs), -1)
-        except ValueError:  # ragged
-            matrix = None
-        if matrix is None or matrix.shape[1] != dims:
-            bad = next(np.size(v) for v in docs if np.size(v) != dims)
-            raise ValueError(f"Embedding has {bad} dimensions, the index expects {dims}")
-        if not np.isfinite(matrix).all():
-            raise ValueError("Embeddings must be finite (the embedder returned NaN or Infinity)")
-        return matrix
 
     def _drop_index_entries(
         self, db: sqlite3.Connection, ids: Sequence[int], changes: _IndexChanges
@@ -607,7 +617,7 @@ class SQLiteStore(BaseStore):
         expired = db.execute(*_sql.expired_sql(now)).fetchall()
         self._drop_items(db, [row[0] for row in expired], changes)
         for _, ns, key, value in expired:
-            self._record(db, _sql.ns_tuple(ns), key, "expire", value, None, now, "ttl")
+            self._record(db, _sql.ns_tuple(ns), key, "expire", value, None, now, "ttl", None)
         return len(expired)
 
     def compact(self) -> None:
@@ -678,7 +688,7 @@ class SQLiteStore(BaseStore):
         self._data_version = db.execute("PRAGMA data_version").fetchone()[0]
         self._vectors_version = db.execute(_sql.VECTORS_VERSION_SQL).fetchone()[0]
         self._index.close()
-        self._index = VectorIndex(self.index_config["dims"])
+        self._index = VectorIndex(self._dims)
         rows = self._conn().execute("SELECT id, embedding FROM vectors ORDER BY id")
         while chunk := rows.fetchmany(50_000):
             ids = [r[0] for r in chunk]
@@ -730,6 +740,26 @@ class _IndexChanges:
         index.add(ids, rows)
 
 
+def embedding_matrix(docs: list[Any], plan: Plan, dims: int) -> np.ndarray:
+    """The embedder's vectors as one float32 matrix, checked before anything is written
+    (both backends)."""
+    texts = sum(len(pairs) for pairs in plan.texts.values())
+    if len(docs) != texts:
+        raise ValueError(f"The embedder returned {len(docs)} vectors for {texts} texts")
+    if not docs:
+        return np.empty((0, dims), dtype=np.float32)
+    try:
+        matrix = np.asarray(docs, dtype=np.float32).reshape(len(docs), -1)
+    except ValueError:  # ragged
+        matrix = None
+    if matrix is None or matrix.shape[1] != dims:
+        bad = next(np.size(v) for v in docs if np.size(v) != dims)
+        raise ValueError(f"Embedding has {bad} dimensions, the index expects {dims}")
+    if not np.isfinite(matrix).all():
+        raise ValueError("Embeddings must be finite (the embedder returned NaN or Infinity)")
+    return matrix
+
+
 def _search_settings(
     index: IndexConfig | None, mode: str, ranking: RankingWeights | None
 ) -> tuple[dict | None, Any, list | None, RankingWeights]:
@@ -750,7 +780,7 @@ def _resolve_index(index: IndexConfig | None, mode: str) -> tuple[dict | None, A
         if mode != "hybrid":
             raise ValueError(f"search_mode={mode!r} needs an index configuration")
         return None, None, None
-    config = dict(index)
+    config: dict[str, Any] = dict(index)
     fields = tokenize_fields(config.get("fields") or ["$"])
     embed = config.get("embed")
     if embed is None:

@@ -6,13 +6,14 @@ A header line, then one line per item, oldest-created first::
     {"namespace": ["users", "alice"], "key": "k", "value": {...},
      "created_at": "2026-01-02T03:04:05.123456+00:00", "updated_at": "...",
      "history": [{"action": "put", "old_value": null, "new_value": {...},
-                  "at": "...", "origin": "langmem cli"}]}
+                  "at": "...", "origin": "langmem cli", "version": 1, "reason": null}]}
 
 The header records how the source indexed its items (``fields``: ``null`` for the
 default, each value's memory text; the embedder and its dims) and how many
 records follow, so a truncated file is refused. Files without a header (older
 exports) are read too. ``history`` is present only when exported with
-``history=True``. Works over any LangGraph ``BaseStore`` (paged ``search``
+``history=True``; an import numbers its changes 1, 2, ... in order (as they were
+numbered, and so files without versions import too). Works over any LangGraph ``BaseStore`` (paged ``search``
 without a query); timestamps and history come back exactly into a store with a
 ``restore(items, history)`` method (``SQLiteStore``, ``PostgresStore``), other
 stores get the values with fresh timestamps. Vectors are not exported: the
@@ -29,13 +30,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import IO, Any, Literal
+from typing import IO, Any, Final, Literal, Protocol, cast
 
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp, validate_op_namespace
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from langmem.store._open import embedder_name
-from langmem.store.history import HistoryEntry
+from langmem.store.history import Accesses, HistoryEntry, recording_origin
 
 __all__ = [
     "ExportHeader",
@@ -49,11 +50,24 @@ __all__ = [
     "write_jsonl",
 ]
 
-FORMAT = 1  # the header's "langmem_export" version
+FORMAT: Final = 1  # the header's "langmem_export" version
 
 PAGE = 1000
+ORIGIN = "langmem import"  # the origin an import records (see import_items)
 
 Progress = Callable[[int], None]
+
+
+class _KeepsHistory(Protocol):
+    """A store with a change history (``SQLiteStore``, ``PostgresStore``)."""
+
+    def history(self, namespace: tuple[str, ...], key: str) -> list[HistoryEntry]: ...
+
+
+class _KeepsAccesses(Protocol):
+    """A store with access statistics (``SQLiteStore``, ``PostgresStore``)."""
+
+    def accesses(self, namespace: tuple[str, ...] = ()) -> Accesses: ...
 
 
 class ExportedChange(BaseModel):
@@ -66,6 +80,8 @@ class ExportedChange(BaseModel):
     new_value: dict[str, Any] | None = None
     at: AwareDatetime
     origin: str | None = None
+    version: int | None = None  # older files: none (an import numbers changes in order)
+    reason: str | None = None
 
     @classmethod
     def of(cls, entry: HistoryEntry) -> ExportedChange:
@@ -75,6 +91,8 @@ class ExportedChange(BaseModel):
             new_value=entry.new_value,
             at=entry.at,
             origin=entry.origin,
+            version=entry.version,
+            reason=entry.reason,
         )
 
 
@@ -112,7 +130,9 @@ class ExportRecord(BaseModel):
     def changes(self) -> list[HistoryEntry]:
         ns = tuple(self.namespace)
         return [
-            HistoryEntry(ns, self.key, c.action, c.old_value, c.new_value, c.at, c.origin)
+            HistoryEntry(
+                ns, self.key, c.action, c.old_value, c.new_value, c.at, c.origin, reason=c.reason
+            )
             for c in self.history or ()
         ]
 
@@ -166,7 +186,9 @@ def export_items(
     if history and not callable(getattr(store, "history", None)):
         raise TypeError(f"{type(store).__name__} keeps no history to export")
     items: list[Item] = []
-    accesses = store.accesses(namespace) if callable(getattr(store, "accesses", None)) else {}
+    accesses: Accesses = {}
+    if callable(getattr(store, "accesses", None)):
+        accesses = cast(_KeepsAccesses, store).accesses(namespace)
     while page := store.search(namespace, limit=PAGE, offset=len(items), refresh_ttl=False):
         items += page
         if len(page) < PAGE:
@@ -187,9 +209,10 @@ def export_items(
             accessed_at=accessed_at,
             access_count=access_count,
         )
-        if history:
+        if history:  # checked above: the store has a history method
             record.history = [
-                ExportedChange.of(e) for e in store.history(item.namespace, item.key)
+                ExportedChange.of(e)
+                for e in cast(_KeepsHistory, store).history(item.namespace, item.key)
             ]
         records.append(record)
         if on_progress:
@@ -212,21 +235,24 @@ def import_items(
     record (value and timestamps), which are skipped: rerunning an interrupted
     import writes only what is missing. Each chunk is committed whole;
     ``on_progress`` gets the number of records done (written or skipped) after each.
+    Changes without an exported history are recorded as made by ``"langmem import"``
+    where neither the caller nor the store names another origin.
     """
     checked = [_check(r, f"record {n}") for n, r in enumerate(records, 1)]
     restore = getattr(store, "restore", None)
     written = 0
     for start in range(0, len(checked), chunk):
         part = _missing(store, checked[start : start + chunk])
-        if callable(restore):
-            accesses = {
-                (tuple(r.namespace), r.key): (r.accessed_at, r.access_count)
-                for r in part
-                if r.access_count
-            }
-            restore([r.item() for r in part], [c for r in part for c in r.changes()], accesses)
-        elif part:
-            store.batch([PutOp(tuple(r.namespace), r.key, r.value) for r in part])
+        accesses = {
+            (tuple(r.namespace), r.key): (r.accessed_at, r.access_count)
+            for r in part
+            if r.access_count
+        }
+        with recording_origin(ORIGIN, fallback=True):
+            if callable(restore):
+                restore([r.item() for r in part], [c for r in part for c in r.changes()], accesses)
+            elif part:
+                store.batch([PutOp(tuple(r.namespace), r.key, r.value) for r in part])
         written += len(part)
         if on_progress:
             on_progress(min(chunk, len(checked) - start))
@@ -235,7 +261,11 @@ def import_items(
 
 def _missing(store: BaseStore, records: list[ExportRecord]) -> list[ExportRecord]:
     """The records ``store`` does not already hold as they are."""
-    found = store.batch([GetOp(tuple(r.namespace), r.key, refresh_ttl=False) for r in records])
+    # batch's result type covers every op; a GetOp's is Item | None
+    found = cast(
+        "list[Item | None]",
+        store.batch([GetOp(tuple(r.namespace), r.key, refresh_ttl=False) for r in records]),
+    )
     return [
         r
         for r, item in zip(records, found)
@@ -275,7 +305,7 @@ def read_jsonl(lines: Iterable[str]) -> list[ExportRecord]:
 def read_export(lines: Iterable[str]) -> tuple[ExportHeader | None, list[ExportRecord]]:
     """``(header, records)`` of an export (``header`` is ``None`` in older files)."""
     header: ExportHeader | None = None
-    records = []
+    records: list[ExportRecord] = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue

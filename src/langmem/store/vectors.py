@@ -86,7 +86,7 @@ class _Shard:
             dims, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
         )
         self.ids = np.empty(0, dtype=np.int64)  # by position; only [:len(self)] is valid
-        self.coarse: faiss.IndexPQFastScan | None = None
+        self.coarse: faiss.Index | None = None  # an IndexPQFastScan
         self.stale: set[int] = set()
         self.build_upto: int | None = None
         self.pending: set[int] = set()
@@ -156,7 +156,7 @@ class _Shard:
         if n == 0:
             return np.empty(0, np.float32), np.empty(0, np.int64)
         if allowed is None and self.coarse is not None and k <= _SHORTLIST_MAX_K:
-            return self._shortlist(q, k)
+            return self._shortlist(q, k, self.coarse)
         params = None
         if allowed is not None:
             bits = np.packbits(allowed, bitorder="little")
@@ -166,12 +166,13 @@ class _Shard:
         keep = pos[0] >= 0
         return sims[0][keep], self.ids[pos[0][keep]]
 
-    def _shortlist(self, q: np.ndarray, k: int):
-        """Quantized shortlist plus every stale row, rescored on the float16 rows
-        (at least ``k`` of them when the shard holds that many)."""
+    def _shortlist(self, q: np.ndarray, k: int, coarse: faiss.Index):
+        """Quantized shortlist (from ``coarse``, the shard's quantized copy) plus every
+        stale row, rescored on the float16 rows (at least ``k`` of them when the shard
+        holds that many)."""
         n = len(self)
-        r = min(max(_SHORTLIST_MIN, _SHORTLIST_FACTOR * k), self.coarse.ntotal)
-        _, pos = self.coarse.search(q[None], r)
+        r = min(max(_SHORTLIST_MIN, _SHORTLIST_FACTOR * k), coarse.ntotal)
+        _, pos = coarse.search(q[None], r)
         pos = pos[0][(pos[0] >= 0) & (pos[0] < n)]
         if self.stale:
             stale = np.fromiter(self.stale, np.int64, len(self.stale))
@@ -204,21 +205,23 @@ class VectorIndex:
 
     def add(self, ids: Iterable[int], vectors: np.ndarray) -> None:
         """Insert or replace the vectors of ``ids`` (the last one wins on repeats)."""
-        ids = _as_ids(ids)
+        rowids = _as_ids(ids)
         vecs = np.asarray(vectors, dtype=np.float32)
-        if vecs.size != len(ids) * self.dims:
-            raise ValueError(f"expected {len(ids)} vectors of {self.dims} dims, got {vecs.shape}")
-        vecs = _normalise(vecs.reshape(len(ids), self.dims))
+        if vecs.size != len(rowids) * self.dims:
+            raise ValueError(
+                f"expected {len(rowids)} vectors of {self.dims} dims, got {vecs.shape}"
+            )
+        vecs = _normalise(vecs.reshape(len(rowids), self.dims))
         if not np.isfinite(vecs).all():
             raise ValueError("vectors must be finite")
-        if len(ids) > 1:
-            _, last = np.unique(ids[::-1], return_index=True)
-            if len(last) < len(ids):
-                keep = np.sort(len(ids) - 1 - last)
-                ids, vecs = ids[keep], vecs[keep]
+        if len(rowids) > 1:
+            _, last = np.unique(rowids[::-1], return_index=True)
+            if len(last) < len(rowids):
+                keep = np.sort(len(rowids) - 1 - last)
+                rowids, vecs = rowids[keep], vecs[keep]
         with self._lock:
-            self._grow(int(ids.max()) + 1 if len(ids) else 0)
-            slots = self._slot[ids]
+            self._grow(int(rowids.max()) + 1 if len(rowids) else 0)
+            slots = self._slot[rowids]
             old = slots >= 0
             n_shards = len(self._shards)
             if old.any():
@@ -226,15 +229,15 @@ class VectorIndex:
                     mine = old & (slots % n_shards == s)
                     if mine.any():
                         shard.write(slots[mine] // n_shards, vecs[mine])
-                ids, vecs = ids[~old], vecs[~old]
+                rowids, vecs = rowids[~old], vecs[~old]
             # New ids go to the shards evenly, the smallest shards taking the remainder.
             order = sorted(range(n_shards), key=lambda s: len(self._shards[s]))
-            bounds = [-(-i * len(ids) // n_shards) for i in range(n_shards + 1)]
+            bounds = [-(-i * len(rowids) // n_shards) for i in range(n_shards + 1)]
             parts = [(s, a, b) for s, a, b in zip(order, bounds, bounds[1:]) if b > a]
-            starts = self._append(parts, ids, vecs)
+            starts = self._append(parts, rowids, vecs)
             for (s, a, b), start in zip(parts, starts):
                 positions = np.arange(start, start + b - a, dtype=np.int64)
-                self._slot[ids[a:b]] = positions * n_shards + s
+                self._slot[rowids[a:b]] = positions * n_shards + s
             self._maybe_build()
 
     def _append(self, parts: list[tuple[int, int, int]], ids: np.ndarray, vecs: np.ndarray):
@@ -340,20 +343,22 @@ class VectorIndex:
             for shard in todo:
                 shard.build_upto, shard.pending = 0, set()
             self._builder = threading.Thread(
-                target=self._build, args=(todo,), name="langmem-vectors-build", daemon=True
+                target=self._build,
+                args=(todo, self._subquantizers),
+                name="langmem-vectors-build",
+                daemon=True,
             )
             self._builder.start()
 
-    def _build(self, shards: list[_Shard]) -> None:
-        """Train a product quantizer on a sample of rows, then encode each shard in
-        chunks, holding the lock only to read a chunk and to install the result."""
+    def _build(self, shards: list[_Shard], subquantizers: int) -> None:
+        """Train a product quantizer (``subquantizers`` of them) on a sample of rows, then
+        encode each shard in chunks, holding the lock only to read a chunk and to install
+        the result."""
         faiss.omp_set_num_threads(1)  # one core; the other keeps serving searches
         try:
             with self._lock:
                 sample = _sample_rows(shards)
-            trained = faiss.IndexPQFastScan(
-                self.dims, self._subquantizers, 4, faiss.METRIC_INNER_PRODUCT
-            )
+            trained = faiss.IndexPQFastScan(self.dims, subquantizers, 4, faiss.METRIC_INNER_PRODUCT)
             trained.train(sample)
             for shard in shards:
                 coarse = faiss.clone_index(trained)
