@@ -155,7 +155,12 @@ def test_add_get_update_delete_search_history_namespaces_erase(db):
 def test_json_output_of_every_store_command(db):
     added = json.loads(ok("add", "team", "standup at 10am", "--json", *db).stdout)
     key = added["key"]
-    assert added == {"namespace": ["team"], "key": key, "value": {"content": "standup at 10am"}}
+    assert added == {
+        "namespace": ["team"],
+        "key": key,
+        "value": {"content": "standup at 10am"},
+        "similar": [],  # no memory of the namespace says nearly the same
+    }
     hits = json.loads(ok("search", "team", "standup", "--json", *db).stdout)
     assert [(h["key"], h["namespace"]) for h in hits] == [(key, ["team"])]
     assert isinstance(hits[0]["score"], float)

@@ -501,15 +501,28 @@ def add(
     importance: Importance = None,
     as_json: Json = False,
 ) -> None:
-    """Store (or replace) one memory; prints its key."""
+    """Store (or replace) one memory; prints its key, and any memory of the namespace
+    that says nearly the same (to update instead: the new one is stored anyway)."""
     ns, key = _ns(namespace), key or str(uuid.uuid4())
     value = _checked(memory_value, text, importance)
+    from langmem.store.near import as_dicts, find_similar
+
     with _store(db, embed, read=False, origin="langmem cli") as store:
+        similar = find_similar(store, ns, value["content"], exclude=key)  # named, not merged
         store.put(ns, key, value)
     if as_json:
-        _echo_json({"namespace": list(ns), "key": key, "value": value})
-    else:
-        console.print(f"Stored [bold]{escape(key)}[/bold] in {escape(namespace)}.", highlight=False)
+        _echo_json({"namespace": list(ns), "key": key, "value": value, "similar": as_dicts(similar)})
+        return
+    console.print(f"Stored [bold]{escape(key)}[/bold] in {escape(namespace)}.", highlight=False)
+    for hit in similar:
+        console.print(
+            Text(
+                f"Note: similar existing memory {hit.key}: {memory_text(hit.value)!r}; "
+                f"update it instead if it is the same fact (langmem update {namespace} {hit.key} ...)",
+                style="yellow",
+            ),
+            highlight=False,
+        )
 
 
 def _checked(make: Any, *args: Any) -> dict:

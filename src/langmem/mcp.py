@@ -35,6 +35,7 @@ from langmem.errors import ConfigurationError
 from langmem.memory import check_text, memory_text, memory_value, with_text
 from langmem.store._read import explanation_text
 from langmem.store.history import recording_origin
+from langmem.store.near import afind_similar
 from langmem.utils import NamespaceTemplate
 
 __all__ = ["MAX_CONTENT", "create_server", "resolve_namespace"]
@@ -69,6 +70,13 @@ MemoryId = Annotated[
 ]
 
 
+class SimilarOut(BaseModel):
+    """An existing memory close to one just added."""
+
+    id: str
+    content: str
+
+
 class MemoryOut(BaseModel):
     """A memory as the tools return it."""
 
@@ -78,6 +86,11 @@ class MemoryOut(BaseModel):
     updated_at: str | None = Field(default=None, description="Last change, ISO 8601 (UTC).")
     why: str | None = Field(
         default=None, description="Search with explain: the score's parts and matched words."
+    )
+    similar: list[SimilarOut] | None = Field(
+        default=None,
+        description="add_memory: existing memories that say nearly the same; update one of "
+        "them instead (and delete this one) if it is the same fact.",
     )
 
 
@@ -159,8 +172,15 @@ def create_server(
         ] = None,
     ) -> MemoryOut:
         """Save a new long-term memory: a fact, preference, decision or event worth
-        remembering in later conversations. Returns it with its id."""
-        return await saved(str(uuid.uuid4()), memory_value(content, importance))
+        remembering in later conversations. Returns it with its id, and under "similar"
+        any existing memory that says nearly the same: update that one instead (and
+        delete this one) if it is the same fact."""
+        key, value = str(uuid.uuid4()), memory_value(content, importance)
+        similar = await _store_call(afind_similar(store, ns, value["content"], exclude=key))
+        out = await saved(key, value)
+        if similar:  # named, not merged: a similar sentence can mean the opposite
+            out.similar = [SimilarOut(id=h.key, content=memory_text(h.value)) for h in similar]
+        return out
 
     @tool(read_only_hint=True, open_world_hint=False)
     async def search_memories(

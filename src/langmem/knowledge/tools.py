@@ -32,9 +32,10 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_mode
 from langmem._effects import Flow, StoreBatch, adrive, drive
 from langmem.errors import ConfigurationError
 from langmem.knowledge._values import context_store, delete_op, put_op, search_op
-from langmem.memory import check_text
+from langmem.memory import check_text, memory_text
 from langmem.store._ops import FILTER_OPERATORS, ORDERING_OPERATORS
 from langmem.store._read import ExplainSearchOp, explanation_text
+from langmem.store.near import similar_items, similar_note, similar_op
 from langmem.utils import NamespaceTemplate
 
 __all__ = ["create_manage_memory_tool", "create_search_memory_tool"]
@@ -224,7 +225,10 @@ def create_manage_memory_tool(
     Values are stored as ``{"content": <content>}`` under a fresh UUID key; the
     optional ``reason`` the model gives goes to the memory's history (stores that
     keep one), with the tool's name as the change's origin. Returns
-    ``"created memory <id>"``, ``"updated memory <id>"`` or ``"Deleted memory <id>"``.
+    ``"created memory <id>"``, ``"updated memory <id>"`` or ``"Deleted memory <id>"``;
+    a create that nearly matches memories already in the namespace (one search, see
+    :mod:`langmem.store.near`) adds ``'; similar existing memory <key>: "<text>" —
+    update it instead if it is the same fact'`` (the memory is created all the same).
     As in LangMem, an update of an id the namespace lacks creates the memory under
     that id and a delete of one succeeds; either way only the caller's namespace is
     touched. Empty content, an id on create or none on update/delete raise
@@ -281,8 +285,12 @@ def create_manage_memory_tool(
             yield StoreBatch(target, [delete_op(ns, key)], origin=name, reasons=why)
             return f"Deleted memory {id}"
         value = _value(content_type, content, action)
+        similar: list[SearchItem] = []
+        if action == "create":  # existing memories that say nearly the same: named, not merged
+            [hits] = yield StoreBatch(target, [similar_op(ns, memory_text(value))])
+            similar = similar_items(hits, ns, exclude=key)
         yield StoreBatch(target, [put_op(target, ns, key, value)], origin=name, reasons=why)
-        return f"{action}d memory {key}"
+        return f"{action}d memory {key}" + similar_note(similar)
 
     return _flow_tool(
         flow,
