@@ -311,3 +311,22 @@ def test_internal_faults_are_not_reported_as_the_models(fault, use_async):
             _ask(graph, {"messages": [AIMessage("", tool_calls=[call])]}, use_async)
         with pytest.raises(type(fault), match=fault.args[-1]):
             _ask(tools[name], call, use_async)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"action": "create", "content": "\x00"},
+        {"action": "create", "content": "keeps\x00bees"},
+        {"action": "create", "content": "fine", "reason": "why\x00"},
+    ],
+)
+def test_a_nul_in_what_is_written_is_the_models_mistake_on_every_store(store_factory, args):
+    # Found by the property test: Postgres cannot hold NUL, so the tool refuses it on every store.
+    store = store_factory(index={"dims": 32, "embed": HashEmbeddings(32)})
+    tool = _tools(store)["manage_memory"]
+    call = {"type": "tool_call", "id": "c1", "name": "manage_memory", "args": args}
+    for reply in _replies(_tool_node([tool]), tool, call, use_async=False):
+        _check_reply(reply, "c1")
+        assert reply.status == "error" and "NUL" in reply.content, reply.content
+    assert store.search(NS) == []

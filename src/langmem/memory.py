@@ -81,12 +81,15 @@ def with_text(value: Mapping[str, Any], text: str) -> dict[str, Any]:
 
 def check_text(text: Any) -> str:
     """``text`` stripped of surrounding whitespace; ``ValueError`` if it is not a string,
-    is blank, or is not valid Unicode (a lone surrogate such as ``\\ud800``)."""
+    is blank, holds a NUL character, or is not valid Unicode (a lone surrogate such as
+    ``\\ud800``)."""
     if not isinstance(text, str):
         raise ValueError(f"a memory's text must be a string, got {type(text).__name__}")
     stripped = text.strip()
     if not stripped:
         raise ValueError("a memory's text must not be empty or blank")
+    if "\x00" in stripped:
+        raise ValueError("a memory's text must not contain NUL characters (\\u0000)")
     try:
         stripped.encode("utf-8")
     except UnicodeEncodeError:

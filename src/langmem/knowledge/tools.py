@@ -278,7 +278,7 @@ def create_manage_memory_tool(
         if action != "create" and id is None:
             raise MemoryToolError(f"Pass the id of the memory to {action}.")
         if reason is not None:
-            _check_json(reason, "reason")
+            _check_stored(reason, "reason")
         key = str(uuid.uuid4()) if action == "create" else str(id)
         why = {(ns, key): reason} if reason else None  # the history's record of this change
         if action == "delete":
@@ -335,8 +335,23 @@ def _value(content_type: TypeAdapter, content: Any, action: str) -> dict:
         except ValueError as exc:
             raise MemoryToolError(f"Pass the content of the memory to {action}; {exc}.") from None
     value = {"content": content_type.dump_python(content, mode="json")}
-    _check_json(value, "content")
+    _check_stored(value, "content")
     return value
+
+
+def _check_stored(value: Any, what: str) -> None:
+    """:func:`_check_json`, and no NUL character, which not every store can hold."""
+    _check_json(value, what)
+    if _has_nul(value):
+        raise MemoryToolError(f"The {what} contains a NUL character (\\u0000); remove it.")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return isinstance(value, (list, tuple)) and any(map(_has_nul, value))
 
 
 def _check_json(value: Any, what: str) -> None:
