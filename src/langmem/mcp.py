@@ -35,7 +35,7 @@ from langmem.errors import ConfigurationError
 from langmem.memory import check_text, memory_text, memory_value, with_text
 from langmem.store._read import explanation_text
 from langmem.store.history import recording_origin
-from langmem.store.near import afind_similar
+from langmem.store.near import similar_items, similar_op
 from langmem.utils import NamespaceTemplate
 
 __all__ = ["MAX_CONTENT", "create_server", "resolve_namespace"]
@@ -176,7 +176,8 @@ def create_server(
         any existing memory that says nearly the same: update that one instead (and
         delete this one) if it is the same fact."""
         key, value = str(uuid.uuid4()), memory_value(content, importance)
-        similar = await _store_call(afind_similar(store, ns, value["content"], exclude=key))
+        [hits] = await _store_call(store.abatch([similar_op(ns, value["content"])]))
+        similar = similar_items(hits, ns, exclude=key)
         out = await saved(key, value)
         if similar:  # named, not merged: a similar sentence can mean the opposite
             out.similar = [SimilarOut(id=h.key, content=memory_text(h.value)) for h in similar]

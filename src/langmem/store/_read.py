@@ -130,8 +130,7 @@ class ExplainingStore(BaseStore):
                 offset=offset,
                 refresh_ttl=refresh_ttl,
             )
-        refresh = _ensure_refresh(self.ttl_config, refresh_ttl)
-        op = ExplainSearchOp(namespace_prefix, filter, limit, offset, query, refresh)
+        op = self._explained(namespace_prefix, query, filter, limit, offset, refresh_ttl)
         return cast(list[SearchItem], self.batch([op])[0])
 
     async def asearch(
@@ -156,9 +155,21 @@ class ExplainingStore(BaseStore):
                 offset=offset,
                 refresh_ttl=refresh_ttl,
             )
-        refresh = _ensure_refresh(self.ttl_config, refresh_ttl)
-        op = ExplainSearchOp(namespace_prefix, filter, limit, offset, query, refresh)
+        op = self._explained(namespace_prefix, query, filter, limit, offset, refresh_ttl)
         return cast(list[SearchItem], (await self.abatch([op]))[0])
+
+    def _explained(
+        self,
+        namespace_prefix: tuple[str, ...],
+        query: str | None,
+        filter: dict[str, Any] | None,
+        limit: int,
+        offset: int,
+        refresh_ttl: bool | None,
+    ) -> ExplainSearchOp:
+        """The op of an explained search (what both entry points batch)."""
+        refresh = _ensure_refresh(self.ttl_config, refresh_ttl)
+        return ExplainSearchOp(namespace_prefix, filter, limit, offset, query, refresh)
 
 
 def explanation_text(hit: Item | Mapping[str, Any]) -> str:

@@ -25,7 +25,6 @@ from langmem.store._read import ExplainSearchOp
 
 __all__ = [
     "SIMILAR",
-    "afind_similar",
     "as_dicts",
     "find_similar",
     "similar_items",
@@ -83,23 +82,9 @@ def find_similar(
     exclude: str | None = None,
     threshold: float = SIMILAR,
 ) -> list[SearchItem]:
-    """Existing memories in ``namespace`` that nearly match ``text`` (one search)."""
+    """Existing memories in ``namespace`` that nearly match ``text`` (one search; async
+    callers batch :func:`similar_op` themselves and pass the hits to :func:`similar_items`)."""
     [hits] = store.batch([similar_op(namespace, text)])
-    return similar_items(
-        cast(list[SearchItem], hits), namespace, exclude=exclude, threshold=threshold
-    )
-
-
-async def afind_similar(
-    store: BaseStore,
-    namespace: tuple[str, ...],
-    text: str,
-    *,
-    exclude: str | None = None,
-    threshold: float = SIMILAR,
-) -> list[SearchItem]:
-    """:func:`find_similar`, asynchronously."""
-    [hits] = await store.abatch([similar_op(namespace, text)])
     return similar_items(
         cast(list[SearchItem], hits), namespace, exclude=exclude, threshold=threshold
     )
