@@ -503,6 +503,7 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
     async def aget(
         self, key: str, *, refresh_ttl: bool | None = None, config: RunnableConfig | None = None
     ) -> MemoryItem | None:
+        """Async :meth:`get`."""
         return await adrive(self._get_flow(key, refresh_ttl, config))
 
     def search(
@@ -528,6 +529,7 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
         refresh_ttl: bool | None = None,
         config: RunnableConfig | None = None,
     ) -> list[MemorySearchItem]:
+        """Async :meth:`search`."""
         return await adrive(
             self._search_proxy_flow(query, filter, limit, offset, refresh_ttl, config)
         )
@@ -553,6 +555,7 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
         ttl: float | None | NotProvided = NOT_PROVIDED,
         config: RunnableConfig | None = None,
     ) -> None:
+        """Async :meth:`put`."""
         await adrive(self._put_flow(key, value, index, ttl, config))
 
     def delete(self, key: str, config: RunnableConfig | None = None) -> None:
@@ -560,6 +563,7 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
         drive(self._delete_flow(key, config))
 
     async def adelete(self, key: str, config: RunnableConfig | None = None) -> None:
+        """Async :meth:`delete`."""
         await adrive(self._delete_flow(key, config))
 
 
@@ -585,8 +589,9 @@ def create_memory_store_manager(
         model: The model that extracts and updates memories.
         schemas: Memory types (pydantic models or JSON-schema dicts); default ``[Memory]``.
         instructions: What to remember and how.
-        default, default_factory: A memory to start from when the namespace has
-            none (e.g. an empty profile); saved under key ``"default"``.
+        default: A memory to start from when the namespace has none (e.g. an empty
+            profile); saved under key ``"default"``.
+        default_factory: Like ``default``, called with the config to make it.
         enable_inserts: Allow new memories (False: keep one document, e.g. a profile).
         enable_deletes: Allow removing memories.
         query_model: If set, this model writes the search queries (one call);

@@ -783,12 +783,15 @@ class PostgresStore(_PostgresBase):
         conn_string: a libpq connection string or ``postgresql://`` URL. The tables are
             made in its current schema (``?options=-csearch_path%3Dmyschema,public``
             picks another).
-        index, ttl, ranking, search_mode, origin, history, embed_batch_size: as
-            :class:`~langmem.store.SQLiteStore`.
-        pool_size: most connections the pool opens.
-        connect_timeout: seconds to wait for the server.
-        hnsw_ef_search: HNSW candidate list per vector search (pgvector ``ef_search``,
-            at most 1000); default twice the neighbours wanted, at least 100. Higher
+
+    Other Parameters:
+        index (IndexConfig | None): as :class:`~langmem.store.SQLiteStore`; so are
+            ``ttl``, ``ranking``, ``search_mode``, ``origin``, ``history`` and
+            ``embed_batch_size``.
+        pool_size (int): most connections the pool opens.
+        connect_timeout (float): seconds to wait for the server.
+        hnsw_ef_search (int | None): HNSW candidate list per vector search (pgvector
+            ``ef_search``, at most 1000); default twice the neighbours wanted, at least 100. Higher
             finds more of the true neighbours on hard (unstructured) vectors, slower.
 
     The constructor checks the connection and runs :meth:`setup` (idempotent);
@@ -899,6 +902,7 @@ class AsyncPostgresStore(_PostgresBase):
         await self._run(self._setup_flow())
 
     async def aclose(self) -> None:
+        """Close the connection pool."""
         await self._pool.close()
 
     async def __aenter__(self) -> AsyncPostgresStore:

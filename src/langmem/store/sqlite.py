@@ -293,6 +293,7 @@ class SQLiteStore(ExplainingStore):
         return [HistoryEntry.from_row(row) for row in rows]
 
     async def ahistory(self, namespace: tuple[str, ...], key: str) -> list[HistoryEntry]:
+        """Async :meth:`history`."""
         return await asyncio.to_thread(self.history, namespace, key)
 
     def revert(self, namespace: tuple[str, ...], key: str, version: int) -> int:
@@ -307,6 +308,7 @@ class SQLiteStore(ExplainingStore):
             return self.history(namespace, key)[-1].version
 
     async def arevert(self, namespace: tuple[str, ...], key: str, version: int) -> int:
+        """Async :meth:`revert`."""
         return await asyncio.to_thread(self.revert, namespace, key, version)
 
     def accesses(self, namespace: tuple[str, ...] = ()) -> Accesses:
@@ -354,6 +356,7 @@ class SQLiteStore(ExplainingStore):
     async def aerase(
         self, namespace: tuple[str, ...], key: str | None = None, *, compact: bool = True
     ) -> int:
+        """Async :meth:`erase`."""
         return await asyncio.to_thread(self.erase, namespace, key, compact=compact)
 
     def restore(

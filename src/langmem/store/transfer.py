@@ -119,6 +119,7 @@ class ExportRecord(BaseModel):
         return namespace
 
     def item(self) -> Item:
+        """The record as a store ``Item``."""
         return Item(
             namespace=tuple(self.namespace),
             key=self.key,
@@ -128,6 +129,7 @@ class ExportRecord(BaseModel):
         )
 
     def changes(self) -> list[HistoryEntry]:
+        """The record's history entries (empty when exported without ``--history``)."""
         ns = tuple(self.namespace)
         return [
             HistoryEntry(
