@@ -1,6 +1,7 @@
 """The README's examples run as written (in a temporary directory): the Python blocks (in
-order, twice, each in a fresh interpreter), the CLI after the demo, the import/export commands,
-the install instructions and extras, and the MCP client configuration."""
+order, twice, each in a fresh interpreter), the CLI after the demo, the install instructions
+and extras; and the shell examples the README sends newcomers to in docs/ (tests/test_docs.py
+runs the docs' Python blocks): the import/export commands and the MCP client configuration."""
 
 from __future__ import annotations
 
@@ -15,28 +16,29 @@ from pathlib import Path
 import pytest
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+DOCS = README.parent / "docs"
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
-def blocks(lang: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", README.read_text(), flags=re.S)
+def blocks(lang: str, page: Path = README) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", page.read_text(), flags=re.S)
 
 
-def section(title: str) -> str:
-    return README.read_text().split(f"## {title}", 1)[1].split("\n## ", 1)[0]
+def section(title: str, page: Path = README) -> str:
+    return page.read_text().split(f"## {title}", 1)[1].split("\n## ", 1)[0]
 
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @pytest.mark.slow  # loads the local MiniLM embedder
-def test_readme_python_blocks_run_twice_alike(tmp_path, pg_url):
+def test_readme_python_blocks_run_twice_alike(tmp_path):
     """Each Python block in a fresh `python -c` (no block leans on another's variables), all of
     them in order in one directory, twice: every run exits 0, prints no deprecation warning,
     and the second pass prints what the first did (new memories' random keys aside)."""
     python = blocks("python")
-    assert len(python) >= 3
-    env = {**ENV, "LANGMEM_POSTGRES_URL": pg_url}  # the Postgres example's server
+    assert len(python) >= 1
+    env = ENV
     passes = []
     for _ in range(2):
         printed = []
@@ -52,7 +54,6 @@ def test_readme_python_blocks_run_twice_alike(tmp_path, pg_url):
     out = "".join(passes[0])
     assert out.startswith("created memory <key>")
     assert "Alice prefers dark mode in every app" in out
-    assert "['put']" in out
     assert (tmp_path / "memories.sqlite").exists()
 
 
@@ -63,7 +64,7 @@ def test_readme_extras_exist_and_install_from_the_checkout():
     root = README.parent
     pyproject = tomllib.loads((root / "pyproject.toml").read_text())
     extras = set(pyproject["project"]["optional-dependencies"])
-    text = README.read_text()
+    text = README.read_text() + (DOCS / "getting-started" / "install.md").read_text()
     scripts = {name: (root / "scripts" / name).read_text() for name in ("demo", "test")}
     named = r"(?:langmem-plus|\.|\.whl)\[([\w,\s-]+)\]|extra `\[(\w+)\]`|the `(\w+)` extra"
     found = set()
@@ -80,7 +81,7 @@ def test_readme_extras_exist_and_install_from_the_checkout():
     # The MCP config needs the extra: scripts/demo installs it with the CPU torch pin.
     [demo] = [line for line in scripts["demo"].splitlines() if "pip install" in line and " -e " in line]
     assert "torch==2.13.0" in demo and '-e ".[local,mcp]"' in demo
-    mcp = section("Use it from Claude Desktop / any MCP client")
+    mcp = (DOCS / "guides" / "mcp.md").read_text()
     assert "scripts/demo" in mcp and '".[mcp]"' in mcp
 
 
@@ -121,7 +122,8 @@ def _langmem(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow  # the commands open a store with the local embedder
 def test_readme_import_export_commands(tmp_path):
-    [bash] = re.findall(r"```bash\n(.*?)```", section("Import / export"), flags=re.S)
+    page = DOCS / "guides" / "cli.md"
+    [bash] = re.findall(r"```bash\n(.*?)```", section("Import / export", page), flags=re.S)
     db = tmp_path / "memories.sqlite"
     added = _langmem("add", "memories/alice", "Alice keeps bees", "--db", str(db), cwd=tmp_path)
     assert added.returncode == 0, added.stderr
@@ -148,7 +150,7 @@ def test_readme_import_export_commands(tmp_path):
 
 async def test_readme_mcp_config_starts_a_working_server(tmp_path):
     mcp = pytest.importorskip("mcp")
-    [snippet] = blocks("json")
+    [snippet] = blocks("json", DOCS / "guides" / "mcp.md")
     server = json.loads(snippet)["mcpServers"]["memory"]
     assert Path(server["command"]).name == "langmem"
     args = [a.replace("/path/to/memories.sqlite", str(tmp_path / "m.sqlite")) for a in server["args"]]
