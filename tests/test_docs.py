@@ -122,6 +122,8 @@ def test_page_examples_run(page, tmp_path, monkeypatch, request):
             exec(code, namespace)
         if block.output is not None:
             assert out.getvalue() == block.output, f"{block.where()}: stdout differs"
+        else:
+            assert not out.getvalue(), f"{block.where()}: prints, but no ```output block says what"
 
 
 def test_blocks_needing_a_provider_type_check(tmp_path):
