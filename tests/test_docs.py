@@ -113,17 +113,30 @@ def test_page_examples_run(page, tmp_path, monkeypatch, request):
     if "LANGMEM_POSTGRES_URL" in page.read_text():
         monkeypatch.setenv("LANGMEM_POSTGRES_URL", request.getfixturevalue("pg_url"))
     namespace: dict = {"__name__": "__main__"}
-    for block in python_blocks(page):
-        if block.needs:
-            continue
-        out = io.StringIO()
-        code = compile(block.code, block.where(), "exec")
-        with contextlib.redirect_stdout(out):
-            exec(code, namespace)
-        if block.output is not None:
-            assert out.getvalue() == block.output, f"{block.where()}: stdout differs"
-        else:
-            assert not out.getvalue(), f"{block.where()}: prints, but no ```output block says what"
+    try:
+        for block in python_blocks(page):
+            if block.needs:
+                continue
+            out = io.StringIO()
+            code = compile(block.code, block.where(), "exec")
+            with contextlib.redirect_stdout(out):
+                exec(code, namespace)
+            printed = out.getvalue()
+            if block.output is not None:
+                assert printed == block.output, f"{block.where()}: stdout differs"
+            else:
+                assert not printed, f"{block.where()}: prints, but no ```output block says what"
+    finally:
+        _close_stores(namespace)
+
+
+def _close_stores(namespace: dict) -> None:
+    """Close the stores a page left open (closing twice is harmless)."""
+    from langgraph.store.base import BaseStore
+
+    for value in namespace.values():
+        if isinstance(value, BaseStore) and callable(getattr(value, "close", None)):
+            value.close()
 
 
 def test_blocks_needing_a_provider_type_check(tmp_path):
