@@ -268,6 +268,7 @@ class _PostgresBase(ExplainingStore):
         return self._drive(self._history_flow(namespace, key))
 
     async def ahistory(self, namespace: tuple[str, ...], key: str) -> list[HistoryEntry]:
+        """Async :meth:`history`."""
         return await self._adrive(self._history_flow(namespace, key))
 
     def revert(self, namespace: tuple[str, ...], key: str, version: int) -> int:
@@ -276,6 +277,7 @@ class _PostgresBase(ExplainingStore):
         return self._drive(self._revert_flow(namespace, key, version))
 
     async def arevert(self, namespace: tuple[str, ...], key: str, version: int) -> int:
+        """Async :meth:`revert`."""
         return await self._adrive(self._revert_flow(namespace, key, version))
 
     def erase(
@@ -291,6 +293,7 @@ class _PostgresBase(ExplainingStore):
     async def aerase(
         self, namespace: tuple[str, ...], key: str | None = None, *, compact: bool = True
     ) -> int:
+        """Async :meth:`erase`."""
         return await self._adrive(self._erase_flow(namespace, key, compact))
 
     def compact(self) -> None:
@@ -299,6 +302,7 @@ class _PostgresBase(ExplainingStore):
         self._drive(self._compact_flow())
 
     async def acompact(self) -> None:
+        """Async :meth:`compact`."""
         await self._adrive(self._compact_flow())
 
     def accesses(self, namespace: tuple[str, ...] = ()) -> Accesses:
@@ -307,6 +311,7 @@ class _PostgresBase(ExplainingStore):
         return self._drive(self._accesses_flow(namespace))
 
     async def aaccesses(self, namespace: tuple[str, ...] = ()) -> Accesses:
+        """Async :meth:`accesses`."""
         return await self._adrive(self._accesses_flow(namespace))
 
     def restore(
@@ -325,6 +330,7 @@ class _PostgresBase(ExplainingStore):
         history: Iterable[HistoryEntry] = (),
         accesses: Accesses | None = None,
     ) -> int:
+        """Async :meth:`restore`."""
         return await self._adrive(self._restore_flow(items, history, accesses or {}))
 
     def sweep_ttl(self) -> int:
@@ -332,6 +338,7 @@ class _PostgresBase(ExplainingStore):
         return self._drive(self._locked(self._sweep_flow))
 
     async def asweep_ttl(self) -> int:
+        """Async :meth:`sweep_ttl`."""
         return await self._adrive(self._locked(self._sweep_flow))
 
     # ------------------------------------------------------------------ shells
