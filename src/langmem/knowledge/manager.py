@@ -213,9 +213,16 @@ def create_memory_manager(
 ) -> MemoryManager:
     """Build a :class:`MemoryManager` (see it for input and output).
 
-    ``schemas``: pydantic models or JSON-schema dicts (tool name = class name /
-    ``title``). With ``enable_inserts=False`` the manager keeps one document per
-    schema: the first run creates it, later runs only patch it.
+    Args:
+        model: The model that extracts and updates memories: a ``"provider:model"``
+            string or a chat model.
+        schemas: Memory types: pydantic models or JSON-schema dicts (tool name =
+            class name / ``title``); default ``[Memory]``.
+        instructions: What to remember and how.
+        enable_inserts: Allow new memories. With ``False`` the manager keeps one
+            document per schema: the first run creates it, later runs only patch it.
+        enable_updates: Allow patching existing memories.
+        enable_deletes: Allow removing memories (``RemoveDoc``).
     """
     return MemoryManager(
         model,
