@@ -104,6 +104,7 @@ def _page_param(page: Path):
     return pytest.param(page, id=str(page.relative_to(DOCS)), marks=marks)
 
 
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # the docs teach no deprecated API
 @pytest.mark.parametrize("page", [_page_param(p) for p in RUN_PAGES])
 def test_page_examples_run(page, tmp_path, monkeypatch, request):
     """The page's Python blocks run in order with shared globals; stated outputs match."""
