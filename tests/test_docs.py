@@ -248,3 +248,10 @@ def test_mkdocs_build_is_strict_and_clean(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "WARNING" not in run.stderr, run.stderr
     assert (tmp_path / "site" / "reference" / "store" / "index.html").exists()
+
+
+def test_readme_links_into_the_docs_resolve():
+    """The README sends newcomers into docs/: every page it links exists."""
+    links = re.findall(r"\]\((docs/[^)#]+)", (ROOT / "README.md").read_text())
+    assert len(links) >= 10
+    assert [link for link in links if not (ROOT / link).is_file()] == []
