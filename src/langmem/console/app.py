@@ -442,6 +442,8 @@ def erase(console: Console, request: Request, params: Mapping[str, Any]) -> Resp
             f"To erase it, type the namespace's name, {shown(namespace)}, in the confirmation"
             " box. Nothing was erased.",
         )
+    if not console.store.search(namespace, limit=1, refresh_ttl=False):
+        raise HTTPException(404, f"No memories under {shown(namespace)}: nothing to erase.")
     count = console.keeping.erase(namespace)
     return _back("/", (), done="erased", n=count)
 

@@ -86,7 +86,7 @@ def bars(data: Activity, *, width: int = 720, height: int = 200) -> Chart:
     by_origin: Counter[str] = Counter()
     for (_, origin), count in data.counts.items():
         by_origin[origin] += count
-    ranked = [origin for origin, _ in by_origin.most_common()]
+    ranked = sorted(by_origin, key=lambda origin: (-by_origin[origin], origin))
     named = ranked[: COLOURS - 1] if len(ranked) > COLOURS else ranked
     colour = {origin: i for i, origin in enumerate(named)}
     grouped: Counter[tuple[date, str]] = Counter()
