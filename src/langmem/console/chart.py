@@ -118,7 +118,7 @@ def bars(data: Activity, *, width: int = 720, height: int = 200) -> Chart:
     y_ticks = [(bottom - n * per, n) for n in _ticks(scale_max)]
     x_ticks = [
         (left + i * step + step / 2, f"{first + timedelta(days=i):%b %d}")
-        for i in range(0, data.days, 7)
+        for i in range(data.days - 1, -1, -7)  # the last day labelled, then every week before
     ]
     totals = {
         origin: sum(c for (_, o), c in grouped.items() if o == origin) for origin in legend_order
