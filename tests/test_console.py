@@ -362,11 +362,13 @@ def test_activity_counts_writes_per_day_by_origin():
     assert [(origin, count) for _, origin, count in chart.legend] == [
         ("langmem ui", 2), ("langmem mcp", 1), ("origin unknown", 1)]  # busiest first, then a-z
     assert chart.summary.startswith("4 writes from 2026-11-08 to 2026-12-07 (UTC)")
-    today_bar = chart.bars[-1]  # 3 writes on an axis up to 5: stacked to 3/5 of the height
-    assert [n for _, n in chart.y_ticks] == [0, 1, 2, 3, 4, 5]
+    today_bar = chart.bars[-1]  # the busiest day: 3 writes, stacked to the top of the axis
+    assert [n for _, n in chart.y_ticks] == [0, 1, 2, 3]
     plot = chart.plot_bottom - chart.plot_top
-    assert sum(s.height for s in today_bar.segments) == pytest.approx(plot * 3 / 5)
-    assert today_bar.segments[-1].y == pytest.approx(chart.plot_bottom - plot * 3 / 5)
+    assert [seg.height for seg in today_bar.segments] == pytest.approx([plot * 2 / 3, plot / 3])
+    assert today_bar.segments[-1].y == pytest.approx(chart.plot_top)
+    busy = bars(activity([entries[0]] * 130, last=today))
+    assert [n for _, n in busy.y_ticks][-1] == 200  # 130 rounds up to 200
 
 
 # --- the command -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright: 
 pytest.importorskip("starlette")
 
 from langmem.store import SQLiteStore  # noqa: E402
-from test_console import ALICE, BOB, HOSTILE, fill, hash_index, serving  # noqa: E402
+from test_console import ALICE, BOB, HOSTILE, TOKEN, fill, hash_index, serving  # noqa: E402
 
 CHROMIUM = os.environ.get("LANGMEM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
@@ -138,12 +138,13 @@ def test_browse_search_edit_revert_delete_erase(backend, page, tmp_path, request
         assert store.search(BOB) == [] and len(store.search(ALICE)) == 2
 
 
-def test_read_only_and_confined_console_in_the_browser(page, tmp_path):
+def test_read_only_confined_console_with_a_token(page, tmp_path):
     db = tmp_path / "memories.sqlite"
     with SQLiteStore(db, index=hash_index()) as store:
         fill(store)
-    with serving("--db", db, "--read-only", "--namespace", "users/alice") as url:
-        page.goto(url)
+    with serving("--db", db, "--read-only", "--namespace", "users/alice", "--token", TOKEN) as url:
+        page.goto(url)  # the printed address: its token becomes a cookie
+        expect(page).to_have_url(url.split("?")[0])
         expect(page.locator(".badge.ro")).to_have_text("read-only")
         expect(page.get_by_role("navigation", name="Namespaces")).to_have_count(0)  # no label below
         expect(page.locator("main")).to_contain_text("3 memories")
@@ -154,5 +155,5 @@ def test_read_only_and_confined_console_in_the_browser(page, tmp_path):
         page.get_by_role("link", name="Alice likes hiking in the Alps").click()
         expect(page.locator("form[method=post]")).to_have_count(0)
         shot(page, "memory-read-only")
-        page.goto(url + "memory?ns=..&ns=bob&key=bob-hike")
+        page.goto(url.split("?")[0] + "memory?ns=..&ns=bob&key=bob-hike")
         expect(page.locator("main")).not_to_contain_text("Bob")

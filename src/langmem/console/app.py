@@ -187,10 +187,13 @@ def create_app(
             "error.html", request, exc.status_code, status=exc.status_code, message=exc.detail
         )
 
+    async def refused(request: Request, exc: Exception) -> Response:  # the store said no
+        return console.render("error.html", request, 400, status=400, message=str(exc))
+
     app = Starlette(
         routes=routes,
         middleware=[Middleware(Guard, token=token, hosts=hosts)],
-        exception_handlers={HTTPException: error},
+        exception_handlers={HTTPException: error, ValueError: refused},
     )
     app.state.console = console
     return app

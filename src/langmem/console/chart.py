@@ -136,9 +136,10 @@ def bars(data: Activity, *, width: int = 720, height: int = 200) -> Chart:
 
 
 def _nice(peak: int) -> int:
-    """The axis maximum: ``peak`` rounded up to 1, 2 or 5 times a power of ten."""
-    if peak <= 0:
-        return 0
+    """The axis maximum: ``peak`` itself up to 5, else rounded up to 1, 2 or 5 times a
+    power of ten."""
+    if peak <= 5:
+        return max(peak, 0)
     power = 1
     while True:
         for factor in (1, 2, 5):
