@@ -381,7 +381,7 @@ def langmem(*args, **kwargs) -> subprocess.CompletedProcess:
 
 def test_help_lists_ui_and_an_open_bind_needs_a_token(db):
     assert "ui" in langmem("--help").stdout.split()
-    for args in (["--host", "0.0.0.0"], ["--host", "192.168.1.20"]):
+    for args in (["--host", "0.0.0.0"], ["--host", "192.168.1.20"], ["--host", "127.0.0.1.nip.io"]):
         run = langmem("ui", "--db", db, *args)
         assert run.returncode == 2 and "pass --token" in run.stderr, run.stderr
     short = langmem("ui", "--db", db, "--token", "short")

@@ -136,6 +136,8 @@ def test_browse_search_edit_revert_delete_erase(backend, page, tmp_path, request
         assert [(e.action, e.origin) for e in store.history(ALICE, "hike")] == [
             ("put", "langmem cli"), ("put", "langmem ui"), ("put", "langmem ui"), ("delete", "langmem ui")]
         assert store.search(BOB) == [] and len(store.search(ALICE)) == 2
+        if backend == "sqlite":  # looking (searches, near-duplicates) counted no recall
+            assert store.accesses(("users",)) == {}
 
 
 def test_read_only_confined_console_with_a_token(page, tmp_path):

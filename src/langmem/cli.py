@@ -1025,6 +1025,7 @@ def ui(
         import uvicorn
 
         from langmem.console import create_app
+        from langmem.console.guard import is_loopback
     except ImportError as exc:
         from langmem._extras import install_extra
 
@@ -1035,20 +1036,20 @@ def ui(
             "--token needs 16 characters or more, e.g. from: "
             "python -c 'import secrets; print(secrets.token_urlsafe())'"
         )
-    local = host.strip("[]") in ("localhost", "::1") or host.startswith("127.")
-    if not local and token is None:
+    if token is None and not is_loopback(host):
         raise _fail(
             f"serving on {host} lets other machines in: pass --token (or set "
             "LANGMEM_UI_TOKEN), or serve on 127.0.0.1"
         )
     root = _ns(namespace) if namespace else ()
     sock = _bound(host, port)
-    opts: dict[str, Any] = {"read_only": True} if read_only and _postgres_url(db) is None else {}
+    # SQLite files open read-only for looking (no access counted); Postgres has no such mode.
+    looking: dict[str, Any] = {"read_only": True} if _postgres_url(db) is None else {}
     with contextlib.ExitStack() as stack:
-        store = stack.enter_context(_store(db, embed, read=True, **opts))
+        store = stack.enter_context(_store(db, embed, read=True, **(looking if read_only else {})))
 
-        def mode_store(mode: str) -> Any:  # the console opens one per mode, on first use
-            return stack.enter_context(_store(db, embed, read=True, search_mode=mode, **opts))
+        def mode_store(mode: str) -> Any:  # one per search mode, opened on first use
+            return stack.enter_context(_store(db, embed, read=True, search_mode=mode, **looking))
 
         console_app = create_app(
             store,

@@ -56,7 +56,8 @@ from langmem.store.transfer import (
 __all__ = ["MODES", "ORIGIN", "create_app"]
 
 ORIGIN = "langmem ui"
-MODES = ("default", "vector", "keyword")
+# The search modes offered, and the store's ``search_mode`` of each.
+MODES = {"default": "hybrid", "vector": "vector", "keyword": "keyword"}
 CHART_ITEMS = 300  # the activity picture reads the history of this many memories at most
 SEARCH_LIMIT = 10
 
@@ -91,15 +92,15 @@ class Console:
 
     @property
     def modes(self) -> tuple[str, ...]:
-        return MODES if self.mode_store is not None else MODES[:1]
+        return tuple(MODES) if self.mode_store is not None else ("default",)
 
-    def searcher(self, mode: str) -> BaseStore:
+    def searcher(self, mode: str = "default") -> BaseStore:
         """The store that searches in ``mode`` (opened on first use)."""
-        if mode == "default" or self.mode_store is None:
+        if self.mode_store is None:
             return self.store
         with self._lock:
             if mode not in self._modes:
-                self._modes[mode] = self.mode_store(mode)
+                self._modes[mode] = self.mode_store(MODES[mode])
             return self._modes[mode]
 
     def full(self, labels: Sequence[str], *, whole: bool = True) -> tuple[str, ...]:
@@ -146,9 +147,11 @@ def create_app(
         read_only: show everything, change nothing (write controls hidden, writes refused).
         token: required on every request (see :mod:`langmem.console.guard`).
         hosts: ``Host`` names answered besides loopback ones; ``None``: any (with a token).
-        mode_store: opens the store that searches in mode ``"vector"`` or ``"keyword"``
-            (as ``langmem search --mode`` does), on its first use; without it, searches
-            use ``store``'s own mode.
+        mode_store: opens a store that searches the same data with ``search_mode``
+            ``"hybrid"``, ``"vector"`` or ``"keyword"`` (as ``langmem search --mode``
+            does), once per mode on first use, for searches and near-duplicates (open it
+            read-only so that looking does not count as recalling); without it, they use
+            ``store`` and its own mode.
         origin: recorded in the history of every change made here.
         title: what the pages call the store (a file name, a database).
     """
@@ -351,7 +354,7 @@ def memory(console: Console, request: Request, params: Mapping[str, Any]) -> Res
     near = (
         []
         if item is None
-        else find_similar(console.store, namespace, memory_text(item.value), exclude=key)
+        else find_similar(console.searcher(), namespace, memory_text(item.value), exclude=key)
     )
     return console.render(
         "memory.html",

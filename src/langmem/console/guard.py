@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode
 
@@ -25,7 +26,7 @@ from starlette.requests import cookie_parser
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["COOKIE", "LOOPBACK_HOSTS", "Guard"]
+__all__ = ["COOKIE", "LOOPBACK_HOSTS", "Guard", "is_loopback"]
 
 COOKIE = "langmem_ui_token"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -84,6 +85,15 @@ class Guard:
                 "Refused: this change was requested from another site. Nothing was changed.", 403
             )
         return None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether serving on ``host`` reaches this machine only (``localhost``, 127.x, ::1)."""
+    host = host.strip().strip("[]").lower()
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # another name: it may resolve anywhere
+        return False
 
 
 def _bare(host: str) -> str:
