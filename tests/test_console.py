@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -384,8 +385,15 @@ def test_help_lists_ui_and_an_open_bind_needs_a_token(db):
     for args in (["--host", "0.0.0.0"], ["--host", "192.168.1.20"], ["--host", "127.0.0.1.nip.io"]):
         run = langmem("ui", "--db", db, *args)
         assert run.returncode == 2 and "pass --token" in run.stderr, run.stderr
+    dotted = langmem("ui", "--db", db, "--namespace", "users/a.b", "--port", 0)
+    assert dotted.returncode == 2 and "without '.'" in dotted.stderr, dotted.stderr
     short = langmem("ui", "--db", db, "--token", "short")
     assert short.returncode == 2 and "16 characters" in short.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = langmem("ui", "--db", db, "--port", busy.getsockname()[1])
+    assert taken.returncode == 2 and "pick another with --port" in taken.stderr
     missing = langmem("ui", "--db", db.with_name("typo.sqlite"))
     assert missing.returncode == 2 and "no such database file" in missing.stderr
     assert not db.with_name("typo.sqlite").exists()

@@ -1051,15 +1051,18 @@ def ui(
         def mode_store(mode: str) -> Any:  # one per search mode, opened on first use
             return stack.enter_context(_store(db, embed, read=True, search_mode=mode, **looking))
 
-        console_app = create_app(
-            store,
-            namespace=root,
-            read_only=read_only,
-            token=token,
-            hosts=None if token else [host],
-            mode_store=mode_store,
-            title=_shown(db),
-        )
+        try:
+            console_app = create_app(
+                store,
+                namespace=root,
+                read_only=read_only,
+                token=token,
+                hosts=None if token else [host],
+                mode_store=mode_store,
+                title=_shown(db),
+            )
+        except ValueError as exc:  # a --namespace no store can hold
+            raise _fail(f"--namespace {namespace}: {exc}") from None
         bound = sock.getsockname()[1]
         where = f"[{host}]" if ":" in host else host
         shown_host = where if host not in ("0.0.0.0", "::") else socket.gethostname()

@@ -155,6 +155,8 @@ def create_app(
         origin: recorded in the history of every change made here.
         title: what the pages call the store (a file name, a database).
     """
+    if any(not isinstance(label, str) or not label or "." in label for label in namespace):
+        raise ValueError(f"{namespace!r}: namespace labels are non-empty, without '.'")
     for method in ("history", "revert", "erase"):
         if not callable(getattr(store, method, None)):
             raise TypeError(
