@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -445,3 +446,20 @@ def test_the_served_console_needs_its_token(db):
             assert refused.status_code == 403
     with SQLiteStore(db, index=hash_index()) as store:
         assert store.get(ALICE, "hike") is not None
+
+
+def test_a_memory_page_names_its_near_duplicates(db, store):
+    store.put(ALICE, "hike-again", {"content": "Alice likes hiking in the Alps a lot"})
+    store.put(BOB, "bob-alps", {"content": "Alice likes hiking in the Alps"})  # another namespace
+    opened = []
+
+    def mode_store(mode):  # read-only, as langmem ui opens them: looking counts no recall
+        opened.append(mode)
+        return SQLiteStore(db, index=hash_index(), search_mode=mode, read_only=True)
+
+    web = client(store, mode_store=mode_store)
+    page = web.get("/memory", params={"ns": ["users", "alice"], "key": "hike"}).text
+    near = page.split('id="near-h"')[1].split("</section>")[0]
+    assert "Alice likes hiking in the Alps a lot" in near and re.search(r"cosine 0\.[89]\d", near)
+    assert "hike-again" in near and "bob-alps" not in near and ">hike<" not in near
+    assert opened == ["hybrid"] and store.accesses(("users",)) == {}
