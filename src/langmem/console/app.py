@@ -365,9 +365,6 @@ def memory(console: Console, request: Request, params: Mapping[str, Any]) -> Res
         namespace=namespace,
         key=key,
         item=item,
-        plain=item is not None
-        and set(item.value) <= {"content", "importance"}
-        and isinstance(item.value.get("content"), str),
         value_json=None
         if item is None
         else json.dumps(item.value, indent=2, ensure_ascii=False, sort_keys=True),
