@@ -21,6 +21,7 @@ __all__ = ["delete", "edit", "erase", "import_", "revert"]
 
 
 def edit(console: Console, request: Request, params: Mapping[str, Any]) -> Response:
+    """Save a new text (and importance) as a new version, unless another came first."""
     labels, key = params["ns"], key_of(params)
     namespace = console.full(labels, whole=False)
     item = held(console, namespace, key)
@@ -47,6 +48,7 @@ def edit(console: Console, request: Request, params: Mapping[str, Any]) -> Respo
 
 
 def delete(console: Console, request: Request, params: Mapping[str, Any]) -> Response:
+    """Delete a memory; its history stays, so it can be reverted."""
     labels, key = params["ns"], key_of(params)
     namespace = console.full(labels, whole=False)
     held(console, namespace, key)
@@ -56,6 +58,7 @@ def delete(console: Console, request: Request, params: Mapping[str, Any]) -> Res
 
 
 def revert(console: Console, request: Request, params: Mapping[str, Any]) -> Response:
+    """Put back an earlier version as a new one."""
     labels, key = params["ns"], key_of(params)
     namespace = console.full(labels, whole=False)
     version = number(params.get("version"), 0)
@@ -68,6 +71,7 @@ def revert(console: Console, request: Request, params: Mapping[str, Any]) -> Res
 
 
 def erase(console: Console, request: Request, params: Mapping[str, Any]) -> Response:
+    """Erase a namespace, leaving no trace, once its name is typed to confirm."""
     labels = params["ns"]
     namespace = console.full(labels, whole=False)
     if params.get("confirm", "").strip() != shown(namespace):
@@ -83,6 +87,7 @@ def erase(console: Console, request: Request, params: Mapping[str, Any]) -> Resp
 
 
 def import_(console: Console, request: Request, params: Mapping[str, Any]) -> Response:
+    """Import an uploaded export; refused whole if any record lies outside the root."""
     upload = params.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise HTTPException(400, "Choose a JSONL file from an export to import.")

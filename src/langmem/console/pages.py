@@ -31,6 +31,7 @@ SEARCH_LIMIT = 10
 
 
 def home(console: Console, request: Request, params: Mapping[str, Any]) -> Response:
+    """The namespace tree with counts, the activity picture, export and import."""
     items = listing.all_items(console.store, console.root)
     return console.render(
         "home.html",
@@ -43,6 +44,7 @@ def home(console: Console, request: Request, params: Mapping[str, Any]) -> Respo
 
 
 def namespace_page(console: Console, request: Request, params: Mapping[str, Any]) -> Response:
+    """A namespace's memories (and those below it) as a filtered, sorted, paged table."""
     labels = params["ns"]
     namespace = console.full(labels)
     items = listing.all_items(console.store, namespace)
@@ -94,6 +96,7 @@ class SearchForm:
 
 
 def search(console: Console, request: Request, params: Mapping[str, Any]) -> Response:
+    """Search in the mode asked for, each hit with the explanation of its score."""
     form = SearchForm.of(params, console.modes)
     namespace = console.full(form.labels)
     hits: list[SearchItem] = []
@@ -118,6 +121,7 @@ def search(console: Console, request: Request, params: Mapping[str, Any]) -> Res
 
 
 def memory(console: Console, request: Request, params: Mapping[str, Any]) -> Response:
+    """One memory: its text, versions with diffs, near-duplicates, and what changes it."""
     labels, key = params["ns"], key_of(params)
     namespace = console.full(labels, whole=False)
     item = console.store.get(namespace, key, refresh_ttl=False)
@@ -147,6 +151,7 @@ def memory(console: Console, request: Request, params: Mapping[str, Any]) -> Res
 
 
 def export(console: Console, request: Request, params: Mapping[str, Any]) -> Response:
+    """The memories under a namespace as a JSONL download (``langmem export``'s format)."""
     namespace = console.full(params["ns"])
     records = export_items(console.store, namespace, history=params.get("history") == "1")
     out = io.StringIO()
