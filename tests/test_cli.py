@@ -33,6 +33,7 @@ COMMANDS = {
     "import",
     "extract",
     "mcp",
+    "ui",
 }
 
 

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from importlib import metadata, resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import quote
 
 import typer
 from langgraph.store.base import PutOp
@@ -988,6 +989,111 @@ def mcp(
             server.run("streamable-http", host=host, port=port)
         else:
             server.run("stdio")
+
+
+# --- the web console ---------------------------------------------------------------------
+
+
+@app.command()
+def ui(
+    db: Db = DEFAULT_DB,
+    embed: Embed = None,
+    host: Annotated[
+        str, typer.Option(help="Address to serve on; another than loopback needs --token.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free one).")] = 8765,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LANGMEM_UI_TOKEN",
+            help="Access token every request must carry (16+ characters).",
+            show_default=False,
+        ),
+    ] = None,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="Show everything, change nothing.")
+    ] = False,
+    namespace: Annotated[
+        str | None, typer.Option(help="Show only this namespace and those below (users/alice).")
+    ] = None,
+) -> None:
+    """Browse, search, edit and erase the memories in a web console.
+
+    Prints the console's address, then serves it until Ctrl-C.
+    """
+    try:
+        import uvicorn
+
+        from langmem.console import create_app
+        from langmem.console.guard import is_loopback
+    except ImportError as exc:
+        from langmem._extras import install_extra
+
+        raise _fail(f"the console needs the ui extra ({exc}): {install_extra('ui')}") from None
+
+    if token is not None and len(token) < 16:
+        raise _fail(
+            "--token needs 16 characters or more, e.g. from: "
+            "python -c 'import secrets; print(secrets.token_urlsafe())'"
+        )
+    if token is None and not is_loopback(host):
+        raise _fail(
+            f"serving on {host} lets other machines in: pass --token (or set "
+            "LANGMEM_UI_TOKEN), or serve on 127.0.0.1"
+        )
+    root = _ns(namespace) if namespace else ()
+    sock = _bound(host, port)
+    # SQLite files open read-only for looking (no access counted); Postgres has no such mode.
+    looking: dict[str, Any] = {"read_only": True} if _postgres_url(db) is None else {}
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(_store(db, embed, read=True, **(looking if read_only else {})))
+
+        def mode_store(mode: str) -> Any:  # one per search mode, opened on first use
+            return stack.enter_context(_store(db, embed, read=True, search_mode=mode, **looking))
+
+        try:
+            console_app = create_app(
+                store,
+                namespace=root,
+                read_only=read_only,
+                token=token,
+                hosts=None if token else [host],
+                mode_store=mode_store,
+                title=_shown(db),
+            )
+        except ValueError as exc:  # a --namespace no store can hold
+            raise _fail(f"--namespace {namespace}: {exc}") from None
+        bound = sock.getsockname()[1]
+        where = f"[{host}]" if ":" in host else host
+        shown_host = where if host not in ("0.0.0.0", "::") else socket.gethostname()
+        url = f"http://{shown_host}:{bound}/" + (f"?token={quote(token)}" if token else "")
+        typer.echo(url)
+        err.print(
+            f"langmem console: {_shown(db)}"
+            + (f", namespace {'/'.join(root)}" if root else "")
+            + (", read-only" if read_only else "")
+            + ". Ctrl-C stops it.",
+            highlight=False,
+            markup=False,
+        )
+        config = uvicorn.Config(console_app, log_level="warning", access_log=False)
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+def _bound(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` and listening, or exit 2 with a message."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        sock = socket.socket(infos[0][0], socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(infos[0][4])
+        sock.listen(128)
+    except OSError as exc:
+        raise _fail(
+            f"cannot serve on {host}:{port} ({exc.strerror or exc}): another server may be "
+            "using the port; pick another with --port"
+        ) from None
+    return sock
 
 
 def _check_port(host: str, port: int) -> None:
