@@ -3,6 +3,7 @@ server for the ``postgres`` tests (started once per session, see ``_pgserver.py`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 
@@ -12,6 +13,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from langmem.testing import HashEmbeddings, ScriptedChatModel  # noqa: E402
+
+# The MCP SDK's stdio client binds ``sys.stderr`` as its default error log when it is first
+# imported; imported first inside a CliRunner (``langmem mcp`` in test_cli.py) it would keep
+# the runner's capture stream, which has no file descriptor for the server subprocess.
+with contextlib.suppress(ImportError):
+    import mcp.client.stdio  # noqa: E402, F401
 
 
 @pytest.fixture
