@@ -300,7 +300,7 @@ def test_mcp_on_a_busy_port_says_so_before_anything(tmp_path):
 def test_help_is_plain_text(tmp_path):
     commands = langmem("--help", cwd=tmp_path).stdout
     names = [line.split()[0] for line in commands.split("Commands:")[1].splitlines() if line.strip()]
-    assert "list" in names and len(names) == 15
+    assert {"list", "ui"} <= set(names) and len(names) == 16
     for name in names:
         shown = langmem(name, "--help", cwd=tmp_path).stdout
         assert "``" not in shown and "<bool>" not in shown, (name, shown)
