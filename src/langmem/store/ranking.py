@@ -92,6 +92,13 @@ class RankingWeights:
     query ("What did Caroline ..." and ``{"role": "Caroline", ...}``).
     Both act on turns only, so stores of extracted memories rank as without them.
 
+    ``event_time`` (default True): recency counts from when a memory happened
+    (``valid_from``) where that is known, measured back from the search's ``as_of``,
+    else from the newest event time among the candidates (so last year's imported
+    conversation still tells its latest facts from its older ones); accesses count as
+    above. A search ``as_of`` a time also measures record-time recency from then.
+    False: record time only.
+
     ``store.search(..., explain=True)`` shows each signal's part of a hit's score
     (:func:`ranked`).
     """
@@ -108,6 +115,7 @@ class RankingWeights:
     late_interaction: float | None = None
     keyword_neighbours: float = 0.5
     speaker: float = 0.5
+    event_time: bool = True
 
     def __post_init__(self) -> None:
         if self.fusion not in ("score", "rrf"):
@@ -149,6 +157,7 @@ class Candidate:
     late_window: float | None = None  # the same over the item and its adjacent items
     speaker: str | None = None  # who said it (speaker_of), for a turn
     named: bool = False  # the query names its speaker (name_speakers)
+    valid_from: datetime | None = None  # when it happened, if known (event time)
 
 
 def rank(
@@ -164,11 +173,16 @@ def ranked(
     now: datetime,
     *,
     explain: int = 0,
+    as_of: datetime | None = None,
 ) -> list[tuple[Candidate, float, dict[str, Any] | None]]:
     """:func:`rank` with the explanation of the best ``explain`` scores (else ``None``):
     ``"parts"`` (signal -> contribution, the non-zero ones, adding up to the score) and
-    the raw inputs behind them."""
+    the raw inputs behind them. ``as_of``: the time recency counts back from (the
+    search's; see ``RankingWeights.event_time``)."""
     w = weights
+    now = as_of or now
+    starts = [c.valid_from for c in candidates if c.valid_from is not None]
+    events = (as_of or max(starts, default=None)) if w.event_time else None
     if w.fusion == "rrf":
         unit = 1.0 / (w.rrf_k + 1)
         norms: dict[str, float] = {}
@@ -193,7 +207,7 @@ def ranked(
             0.0 if c.importance is None else unit * w.importance * min(max(c.importance, 0.0), 1.0)
             for c in candidates
         ],
-        "recency": [unit * w.recency * _strength(c, w, now) for c in candidates],
+        "recency": [unit * w.recency * _strength(c, w, now, events) for c in candidates],
     }
     scores = [sum(parts) for parts in zip(*columns.values())]
     if w.neighbours:
@@ -209,7 +223,9 @@ def ranked(
         (
             candidates[i],
             scores[i],
-            _explanation(candidates[i], {k: col[i] for k, col in columns.items()}, norms, now)
+            _explanation(
+                candidates[i], {k: col[i] for k, col in columns.items()}, norms, now, events
+            )
             if r < explain
             else None,
         )
@@ -218,7 +234,11 @@ def ranked(
 
 
 def _explanation(
-    c: Candidate, parts: dict[str, float], norms: dict[str, float], now: datetime
+    c: Candidate,
+    parts: dict[str, float],
+    norms: dict[str, float],
+    now: datetime,
+    events: datetime | None,
 ) -> dict[str, Any]:
     """The raw inputs of ``c``'s score next to its non-zero ``parts``."""
     out: dict[str, Any] = {"parts": {k: v for k, v in parts.items() if v}}
@@ -238,9 +258,9 @@ def _explanation(
         out["maxsim_window"] = c.late_window
     if c.importance is not None:
         out["importance"] = c.importance
-    seen = c.accessed_at or c.created_at
-    if seen is not None:
-        out["age_days"] = max((now - seen).total_seconds(), 0.0) / 86400
+    age = _age_days(c, now, events)
+    if age is not None:
+        out["event_age_days" if _by_event(c, events) else "age_days"] = age
     out["accesses"] = c.access_count
     if c.turn:
         out |= {"turn": True, "speaker": c.speaker, "speaker_named": c.named}
@@ -307,7 +327,8 @@ def name_speakers(candidates: Sequence[Candidate], query: str) -> list[Candidate
     of the query) marked ``named``: what ``RankingWeights.speaker`` rewards."""
     words = set(_TERM.findall(query.lower()))
     return [
-        replace(c, named=True) if c.speaker and words.issuperset(_TERM.findall(c.speaker) or [""])
+        replace(c, named=True)
+        if c.speaker and words.issuperset(_TERM.findall(c.speaker) or [""])
         else c
         for c in candidates
     ]
@@ -340,13 +361,29 @@ def _rrf_term(weight: float, rank: int | None, k: float) -> float:
     return 0.0 if rank is None else weight / (k + rank + 1)
 
 
-def _strength(c: Candidate, w: RankingWeights, now: datetime) -> float:
+def _strength(c: Candidate, w: RankingWeights, now: datetime, events: datetime | None) -> float:
     """Recency and use: ``0.5 ** (age / half-life) * (1 + ln(1 + accesses)) / 2``, at most 1."""
+    age_days = _age_days(c, now, events)
+    if age_days is None:
+        return 0.0
+    return min(0.5 ** (age_days / w.half_life_days) * (1 + math.log1p(c.access_count)) / 2, 1.0)
+
+
+def _by_event(c: Candidate, events: datetime | None) -> bool:
+    """Whether ``c``'s recency counts by its event time (``events``: the reference)."""
+    return events is not None and c.valid_from is not None
+
+
+def _age_days(c: Candidate, now: datetime, events: datetime | None) -> float | None:
+    """Days since ``c`` happened (before ``events``) where known, else since its last
+    use or record (before ``now``); ``None`` without any time."""
+    if _by_event(c, events):
+        assert events is not None and c.valid_from is not None
+        return max((events - c.valid_from).total_seconds(), 0.0) / 86400
     seen = c.accessed_at or c.created_at
     if seen is None:
-        return 0.0
-    age_days = max((now - seen).total_seconds(), 0.0) / 86400
-    return min(0.5 ** (age_days / w.half_life_days) * (1 + math.log1p(c.access_count)) / 2, 1.0)
+        return None
+    return max((now - seen).total_seconds(), 0.0) / 86400
 
 
 def _late(c: Candidate, w: RankingWeights) -> float:
