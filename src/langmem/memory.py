@@ -34,11 +34,8 @@ from datetime import date, datetime, time, timezone
 from typing import Any
 
 __all__ = [
-    "LINK_FIELDS",
-    "TIME_FIELDS",
     "check_text",
     "event_time",
-    "iso",
     "memory_text",
     "memory_value",
     "parse_when",
@@ -167,11 +164,6 @@ def parse_when(when: Any, what: str = "when") -> datetime:
     return at.astimezone(timezone.utc)
 
 
-def iso(at: datetime) -> str:
-    """``at`` as the ISO 8601 text values store (UTC)."""
-    return parse_when(at).isoformat()
-
-
 def event_time(value: Any) -> tuple[datetime | None, datetime | None]:
     """``(valid_from, valid_until)`` of a stored value (``None``: unknown / still true);
     ``ValueError`` if either is present but no time, or the end is not after the start."""
@@ -198,6 +190,6 @@ def with_event_time(
     new = dict(value)
     for field, at in zip(TIME_FIELDS, (valid_from, valid_until)):
         if at is not None:
-            new[field] = iso(parse_when(at, field))
+            new[field] = parse_when(at, field).isoformat()
     event_time(new)
     return new
