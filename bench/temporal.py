@@ -7,15 +7,19 @@
    temporal category (2). Modes: ``record-time`` (no event times: the default store as
    before), ``event-time`` (each turn's ``valid_from`` = its session's date, default
    ranking: recency by event time) and ``event-unranked`` (the same event times,
-   ``RankingWeights(event_time=False)``: stored but not ranked).
+   ``RankingWeights(event_recency=0)``: stored but not ranked).
 2. **As-of set** (:data:`PEOPLE`, written here): 8 people whose home, job and favourite
    drink each changed twice (72 versions); every version is asked about twice ("Where
    does Noor live?" as of a day inside it: its middle and its first week), 144 questions.
-   An answer counts when the best hit is the version true then. Stores: ``as_of``
-   (versions superseding each other, searched ``as_of`` the date), ``all versions, no
-   time`` (the same store searched with ``include_closed=True``, no date: a store that
-   keeps versions but knows no event time), and ``update in place`` (LangMem's default:
-   one memory per fact, overwritten, searched without a date).
+   An answer counts when the best hit is the version true then. Ways: ``as_of``
+   (versions superseding each other, each closed by the next, searched ``as_of`` the
+   date); ``all versions, no time`` (the same store searched with
+   ``include_closed=True``, no date: versions kept but no event time asked for);
+   ``open versions, as_of`` (each version only says when it began, as an import of old
+   logs would: nothing is closed, so ``as_of`` keeps every version begun by then and
+   recency by event time must rank the latest first) and the same with
+   ``RankingWeights(event_recency=0)``; ``update in place`` (LangMem's default: one
+   memory per fact, overwritten, searched without a date).
 
     python bench/temporal.py [--embed local|hash] [--skip-locomo] [--convs conv-26]
 
@@ -34,11 +38,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from langgraph.store.base import PutOp  # noqa: E402
-from locomo_adapter import NAMESPACE, _speaker, make_embeddings, search_keys  # noqa: E402
-from locomo_retrieval import DATA, KS, evaluate, load, summarise  # noqa: E402
 
 from langmem.memory import with_event_time  # noqa: E402
 from langmem.store import RankingWeights, SQLiteStore  # noqa: E402
+from locomo_adapter import NAMESPACE, _speaker, make_embeddings, search_keys  # noqa: E402
+from locomo_retrieval import DATA, KS, evaluate, load, summarise  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results" / "temporal.json"
@@ -46,7 +50,7 @@ OUT = ROOT / "bench" / "results" / "temporal.json"
 LOCOMO_MODES = {
     "record-time": (False, RankingWeights()),
     "event-time": (True, RankingWeights()),
-    "event-unranked": (True, RankingWeights(event_time=False)),
+    "event-unranked": (True, RankingWeights(event_recency=0)),
 }
 
 
@@ -161,6 +165,8 @@ def run_as_of(embed: str) -> dict:
     index = {"dims": dims, "embed": embeddings}
     ns = ("people",)
     versioned = SQLiteStore(":memory:", index=index)
+    opened = SQLiteStore(":memory:", index=index)
+    unranked = SQLiteStore(":memory:", index=index, ranking=RankingWeights(event_recency=0))
     in_place = SQLiteStore(":memory:", index=index)
     for v in versions:  # in time order per fact: each version supersedes the last
         value = {"content": v["text"]}
@@ -170,12 +176,19 @@ def run_as_of(embed: str) -> dict:
             value["superseded_by"] = key({**v, "n": v["n"] + 1}, versioned=True)
         versioned.put(ns, key(v, versioned=True), value, valid_from=_at(v["start"]),
                       valid_until=None if v["end"] is None else _at(v["end"]))
+        for store in (opened, unranked):  # when each began, no end
+            store.put(ns, key(v, versioned=True), {"content": v["text"]},
+                      valid_from=_at(v["start"]))
         in_place.put(ns, key(v, versioned=False), {"content": v["text"]})  # overwrites
     ways = {
         "as_of": lambda q: versioned.search(ns, query=q["question"], as_of=_at(q["as_of"]),
                                             limit=1),
         "all versions, no time": lambda q: versioned.search(ns, query=q["question"],
                                                             include_closed=True, limit=1),
+        "open versions, as_of": lambda q: opened.search(ns, query=q["question"],
+                                                        as_of=_at(q["as_of"]), limit=1),
+        "open, event_recency=0": lambda q: unranked.search(ns, query=q["question"],
+                                                            as_of=_at(q["as_of"]), limit=1),
         "update in place": lambda q: in_place.search(ns, query=q["question"], limit=1),
     }
     out = {}

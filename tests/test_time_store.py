@@ -195,14 +195,14 @@ def test_an_import_of_old_memories_keeps_their_event_times(store_factory, tmp_pa
 
 def test_event_recency_prefers_the_latest_fact_when_similarity_ties():
     """Pure ranking: with equal other signals, the later event ranks first; as_of counts
-    back from then; ``event_time=False`` goes by record time only."""
+    back from then; ``event_recency=0`` goes by record time only."""
     now = utc("2026-01-01")
     recorded = now - timedelta(days=1)
     old = Candidate(rowid=1, vector_sim=0.8, created_at=recorded, valid_from=utc("2023-01-01"))
     new = Candidate(rowid=2, vector_sim=0.8, created_at=recorded, valid_from=utc("2023-03-01"))
     order = [c.rowid for c, _, _ in ranked([old, new], RankingWeights(), now)]
     assert order == [2, 1]
-    off = ranked([old, new], RankingWeights(event_time=False), now)
+    off = ranked([old, new], RankingWeights(event_recency=0), now)
     assert off[0][1] == off[1][1]  # the same record time: a tie
     [(_, _, why), _] = ranked([new, old], RankingWeights(), now, explain=2, as_of=utc("2023-03-11"))
     assert why is not None and why["event_age_days"] == pytest.approx(10)
@@ -254,3 +254,13 @@ def test_upgrading_an_m005_postgres_schema_adds_the_event_time_columns(pg_url):
             "SELECT indexname FROM pg_indexes WHERE tablename = 'langmem_items'"
         )}
     assert {"langmem_items_event_start", "langmem_items_valid_until"} <= indexes
+
+
+def test_parse_when_reads_iso_dates_and_times_and_names_bad_ones():
+    assert parse_when("2024-03-01") == datetime(2024, 3, 1, tzinfo=timezone.utc)
+    assert parse_when("2024-03-01T14:30:00Z") == datetime(2024, 3, 1, 14, 30, tzinfo=timezone.utc)
+    assert parse_when("2024-03-01T14:30+02:00") == datetime(2024, 3, 1, 12, 30, tzinfo=timezone.utc)
+    assert parse_when(datetime(2024, 3, 1, 9)) == datetime(2024, 3, 1, 9, tzinfo=timezone.utc)
+    for bad in ["", "yesterday", "2024-02-30", "0001-01-01T00:00:00+05:00", 20240301, None]:
+        with pytest.raises(ValueError, match="when"):
+            parse_when(bad)

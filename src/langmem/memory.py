@@ -161,7 +161,10 @@ def parse_when(when: Any, what: str = "when") -> datetime:
         raise ValueError(f"{what} must be an ISO 8601 date or date and time, got {when!r}")
     if at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(timezone.utc)
+    try:
+        return at.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00+05:00
+        raise ValueError(f"{what} is out of range: {when!r}") from None
 
 
 def event_time(value: Any) -> tuple[datetime | None, datetime | None]:

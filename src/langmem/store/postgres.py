@@ -18,9 +18,10 @@ Concurrency: writes (puts, TTL sweeps, erasure, restore) take a transaction-leve
 advisory lock of the schema before reading the rows they replace, so writers in
 any number of processes apply in one serial order (no lost update; history
 entries chain). Reads take no lock; the access statistics a search records skip
-rows a writer holds (``FOR UPDATE SKIP LOCKED``). A search is four round trips:
-begin, the keyword and vector searches pipelined (both return their items' rows),
-the access update, commit. A batch adding at least ``_pg.BULK_BUILD``
+rows a writer holds (``FOR UPDATE SKIP LOCKED``). A search is five round trips:
+begin, the ids of closed memories it leaves out (an index lookup; an ``as_of`` or
+time-range search reads the ids inside its window instead, as a filter's), the keyword
+and vector searches pipelined (both return their items' rows), the access update, commit. A batch adding at least ``_pg.BULK_BUILD``
 vectors to an empty store builds the HNSW index after loading them (several times
 faster than graph inserts; searches wait for that transaction).
 

@@ -92,12 +92,14 @@ class RankingWeights:
     query ("What did Caroline ..." and ``{"role": "Caroline", ...}``).
     Both act on turns only, so stores of extracted memories rank as without them.
 
-    ``event_time`` (default True): recency counts from when a memory happened
-    (``valid_from``) where that is known, measured back from the search's ``as_of``,
-    else from the newest event time among the candidates (so last year's imported
-    conversation still tells its latest facts from its older ones); accesses count as
-    above. A search ``as_of`` a time also measures record-time recency from then.
-    False: record time only.
+    ``event_recency`` (default 0.1) and ``event_half_life_days`` (365): a memory whose
+    event time is known (``valid_from``: when it happened or began to hold) gets, in
+    place of the record-time recency above, ``event_recency * 0.5 ** (days from
+    valid_from to now / event_half_life_days)``: of the versions of a fact the latest
+    ranks higher, however long ago they were all recorded (an import of old logs). A
+    search ``as_of`` a time counts every age back from then instead of now. 0 turns it
+    off: record time for all. Measured on LOCOMO (each turn dated by its session) and on
+    a set of facts that changed (``bench/temporal.py``).
 
     ``store.search(..., explain=True)`` shows each signal's part of a hit's score
     (:func:`ranked`).
@@ -115,16 +117,17 @@ class RankingWeights:
     late_interaction: float | None = None
     keyword_neighbours: float = 0.5
     speaker: float = 0.5
-    event_time: bool = True
+    event_recency: float = 0.1
+    event_half_life_days: float = 365.0
 
     def __post_init__(self) -> None:
         if self.fusion not in ("score", "rrf"):
             raise ValueError(f"fusion must be 'score' or 'rrf', got {self.fusion!r}")
-        if self.half_life_days <= 0 or self.candidates <= 0:
-            raise ValueError("half_life_days and candidates must be positive")
+        if self.half_life_days <= 0 or self.candidates <= 0 or not self.event_half_life_days > 0:
+            raise ValueError("half_life_days, event_half_life_days and candidates must be positive")
         if not 0.0 <= self.neighbours <= 1.0:
             raise ValueError(f"neighbours must be within [0, 1], got {self.neighbours!r}")
-        for name in ("keyword_neighbours", "speaker"):
+        for name in ("keyword_neighbours", "speaker", "event_recency"):
             if not getattr(self, name) >= 0:  # NaN too
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.late_interaction is not None and not self.late_interaction >= 0:  # NaN too
@@ -178,11 +181,10 @@ def ranked(
     """:func:`rank` with the explanation of the best ``explain`` scores (else ``None``):
     ``"parts"`` (signal -> contribution, the non-zero ones, adding up to the score) and
     the raw inputs behind them. ``as_of``: the time recency counts back from (the
-    search's; see ``RankingWeights.event_time``)."""
+    search's; see ``RankingWeights.event_recency``)."""
     w = weights
     now = as_of or now
-    starts = [c.valid_from for c in candidates if c.valid_from is not None]
-    events = (as_of or max(starts, default=None)) if w.event_time else None
+    events = now if w.event_recency else None  # event ages count back from the same time
     if w.fusion == "rrf":
         unit = 1.0 / (w.rrf_k + 1)
         norms: dict[str, float] = {}
@@ -207,7 +209,7 @@ def ranked(
             0.0 if c.importance is None else unit * w.importance * min(max(c.importance, 0.0), 1.0)
             for c in candidates
         ],
-        "recency": [unit * w.recency * _strength(c, w, now, events) for c in candidates],
+        "recency": [unit * _recency(c, w, now, events) for c in candidates],
     }
     scores = [sum(parts) for parts in zip(*columns.values())]
     if w.neighbours:
@@ -361,12 +363,17 @@ def _rrf_term(weight: float, rank: int | None, k: float) -> float:
     return 0.0 if rank is None else weight / (k + rank + 1)
 
 
-def _strength(c: Candidate, w: RankingWeights, now: datetime, events: datetime | None) -> float:
-    """Recency and use: ``0.5 ** (age / half-life) * (1 + ln(1 + accesses)) / 2``, at most 1."""
+def _recency(c: Candidate, w: RankingWeights, now: datetime, events: datetime | None) -> float:
+    """By event time where known: ``event_recency * 0.5 ** (age / event half-life)``; else
+    recency and use: ``recency * 0.5 ** (age / half-life) * (1 + ln(1 + accesses)) / 2``
+    (that product at most 1)."""
     age_days = _age_days(c, now, events)
     if age_days is None:
         return 0.0
-    return min(0.5 ** (age_days / w.half_life_days) * (1 + math.log1p(c.access_count)) / 2, 1.0)
+    if _by_event(c, events):
+        return w.event_recency * 0.5 ** (age_days / w.event_half_life_days)
+    strength = 0.5 ** (age_days / w.half_life_days) * (1 + math.log1p(c.access_count)) / 2
+    return w.recency * min(strength, 1.0)
 
 
 def _by_event(c: Candidate, events: datetime | None) -> bool:
