@@ -205,3 +205,24 @@ def test_a_sqlite_file_as_a_user_meets_it(tmp_path):
         [hit] = store.search(NS, query="marathon", since="2022-10-01", until="2022-11-01")
         assert hit.key == key.split()[-1]
         assert hit.valid_from == parse_when("2022-10-09T12:00:00Z")
+
+
+def test_superseding_a_default_written_by_the_same_run_updates_it_in_place(store):
+    from pydantic import BaseModel
+
+    class Profile(BaseModel):
+        name: str = ""
+
+    sid = stable_id(NS, "default")
+    model = ScriptedChatModel([ai(("PatchDoc", {
+        "json_doc_id": sid, "planned_edits": "name",
+        "patches": [{"op": "replace", "path": "/name", "value": "Alice"}],
+    }))])
+    manager = create_memory_store_manager(
+        model, store=store, namespace=NS, schemas=[Profile], default=Profile(),
+        enable_inserts=False, supersede=True,
+    )
+    manager.invoke({"messages": [("user", "I'm Alice")], "reference_time": "2024-05-01"})
+    item = store.get(NS, "default")
+    assert item.value["content"] == {"name": "Alice"}
+    assert item.valid_from == parse_when("2024-05-01") and item.valid_until is None

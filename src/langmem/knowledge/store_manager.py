@@ -204,12 +204,13 @@ class _Times(NamedTuple):
 
     def closed(self, sid: str, successor: str | None = None) -> dict | None:
         """The stored memory ``sid`` closed at ``when`` (else now), linked to its
-        ``successor``; ``None`` when not superseding, or when that end would not be
-        after the memory's own start (then it is updated in place)."""
-        if not self.supersede:
+        ``successor``; ``None`` when not superseding, when it was not read from the
+        store (a default just written) or when that end would not be after the memory's
+        own start: then it is updated in place."""
+        old = self.raw.get(sid)
+        if not self.supersede or old is None:
             return None
         end = self.when or datetime.now(timezone.utc)
-        old = self.raw[sid]
         start, _ = event_time(old)
         if start is not None and end <= start:
             return None
