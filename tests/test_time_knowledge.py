@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
@@ -226,3 +228,32 @@ def test_superseding_a_default_written_by_the_same_run_updates_it_in_place(store
     item = store.get(NS, "default")
     assert item.value["content"] == {"name": "Alice"}
     assert item.valid_from == parse_when("2024-05-01") and item.valid_until is None
+
+
+LOCOMO = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "locomo" / "locomo_dev.json"
+
+
+@pytest.mark.skipif(not LOCOMO.exists(), reason="the shared LOCOMO data is absent")
+def test_locomo_session_dates_as_message_timestamps(store):
+    """Two LOCOMO sessions, each turn stamped with its session's date: the model sees every
+    turn's date and the latest as the reference time, which the memory records."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from temporal import session_time
+
+    conv = json.loads(LOCOMO.read_text(encoding="utf-8"))[0]["conversation"]
+    messages = []
+    for n in (1, 2):
+        when = session_time(conv[f"session_{n}_date_time"]).isoformat()
+        for turn in conv[f"session_{n}"][:3]:
+            messages.append({"role": "user", "content": f"{turn['speaker']}: {turn['text']}",
+                             "timestamp": when})
+    last = session_time(conv["session_2_date_time"])
+    model = ScriptedChatModel([ai(("Memory", {"content": "They talked about their week"}))])
+    [put] = create_memory_store_manager(model, store=store, namespace=NS).invoke(
+        {"messages": messages}
+    )
+    prompt = model.calls[0].text
+    first = session_time(conv["session_1_date_time"]).isoformat()
+    assert f"[{first}] user: {conv['session_1'][0]['speaker']}:" in prompt
+    assert f"<reference_time>{last.isoformat()}</reference_time>" in prompt
+    assert store.get(NS, put["key"]).valid_from == last
