@@ -142,6 +142,7 @@ def test_setup_is_idempotent_and_concurrent(pg_url):
         "m003_hnsw_build_params",
         "m004_gin_without_pending_list",
         "m005_history_versions",
+        "m006_event_time",
     ]
 
 

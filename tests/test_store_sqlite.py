@@ -78,6 +78,8 @@ def test_migrations_are_recorded_once_with_exact_schema(tmp_path):
         "ttl_minutes",
         "expires_at",
         "indexed",
+        "valid_from",
+        "valid_until",
     ]
     assert db.execute("SELECT key, value FROM meta").fetchall() == [("vectors_version", 0)]
     history = [r[1] for r in db.execute("PRAGMA table_info(history)")]

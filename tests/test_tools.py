@@ -52,7 +52,7 @@ def test_manage_schema_matches_contract():
     tool = create_manage_memory_tool(NS)
     schema = tool.tool_call_schema.model_json_schema()
     assert tool.name == "manage_memory"
-    assert list(schema["properties"]) == ["content", "action", "id", "reason"]  # reason: ours
+    assert list(schema["properties"]) == ["content", "action", "id", "reason", "when"]  # ours: reason, when
     assert schema["required"] == []
     props = schema["properties"]
     assert props["content"]["anyOf"] == [{"type": "string"}, {"type": "null"}]
@@ -108,7 +108,7 @@ def test_search_schema_matches_contract():
     tool = create_search_memory_tool(NS, instructions="Search before answering.")
     schema = tool.tool_call_schema.model_json_schema()
     assert tool.name == "search_memory"
-    assert list(schema["properties"]) == ["query", "limit", "offset", "filter"]
+    assert list(schema["properties"]) == ["query", "limit", "offset", "filter", "as_of"]  # as_of: ours
     assert schema["required"] == ["query"]
     assert schema["properties"]["limit"]["default"] == 10
     assert schema["properties"]["offset"]["default"] == 0

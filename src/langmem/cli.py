@@ -24,6 +24,7 @@ import sqlite3
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from importlib import metadata, resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -48,7 +49,7 @@ from rich.text import Text
 
 from langmem.conversation import parse_conversation
 from langmem.errors import ConfigurationError
-from langmem.memory import memory_text, memory_value, with_text
+from langmem.memory import memory_text, memory_value, parse_when, with_event_time, with_text
 
 if TYPE_CHECKING:  # imported where used: the CLI starts without them
     import psycopg
@@ -473,6 +474,9 @@ def _table(
     if updated:
         table.add_column("updated", no_wrap=True)
     table.add_column("memory", ratio=1, min_width=24)
+    timed = any(getattr(i, "valid_from", None) or getattr(i, "valid_until", None) for i in items)
+    if timed:
+        table.add_column("when", no_wrap=True)
     for item in items:
         row: list[str | Text] = []
         if score:
@@ -483,8 +487,30 @@ def _table(
         if updated:
             row.append(f"{item.updated_at:%Y-%m-%d %H:%M}")
         row.append(Text(memory_text(item.value)))
+        if timed:
+            row.append(_period(item))
         table.add_row(*row)
     return table
+
+
+def _period(item: Any) -> str:
+    """When a memory held, as far as known: ``2024-03-01 → 2024-06-01``."""
+    start, end = getattr(item, "valid_from", None), getattr(item, "valid_until", None)
+    if start is None and end is None:
+        return ""
+    days = ["?" if at is None else f"{at:%Y-%m-%d}" for at in (start, end)]
+    return f"{days[0]} →" if end is None else f"{days[0]} → {days[1]}"
+
+
+def _time(text: str | None, what: str) -> datetime | None:
+    """An option's ISO 8601 date or time; a bad one is a usage error (exit 2)."""
+    try:
+        return None if text is None else parse_when(text, what)
+    except ValueError as exc:
+        raise _fail(exc) from None
+
+
+_TIME_HELP = "an ISO 8601 date or date and time, e.g. 2024-03-01"
 
 
 # --- one memory -----------------------------------------------------------------------
@@ -500,12 +526,17 @@ def add(
     db: Db = DEFAULT_DB,
     embed: Embed = None,
     importance: Importance = None,
+    when: Annotated[
+        str | None, typer.Option(help=f"When it happened or began to hold: {_TIME_HELP}.")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Store (or replace) one memory; prints its key, and any memory of the namespace
     that says nearly the same (to update instead: the new one is stored anyway)."""
     ns, key = _ns(namespace), key or str(uuid.uuid4())
     value = _checked(memory_value, text, importance)
+    if when is not None:
+        value = with_event_time(value, valid_from=_time(when, "--when"))
     from langmem.store.near import as_dicts, find_similar
 
     with _store(db, embed, read=False, origin="langmem cli") as store:
@@ -612,10 +643,37 @@ def search(
     explain: Annotated[
         bool, typer.Option("--explain", help="Show why: each score's parts and matched words.")
     ] = False,
+    as_of: Annotated[
+        str | None, typer.Option(help=f"Only what was true then: {_TIME_HELP}.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help=f"Only what happened at or after: {_TIME_HELP}.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help=f"Only what happened before: {_TIME_HELP}.")
+    ] = None,
+    include_closed: Annotated[
+        bool, typer.Option("--include-closed", help="Also memories that stopped being true.")
+    ] = False,
 ) -> None:
-    """Search memories related to QUERY. Searches the namespace and those below it."""
+    """Search memories related to QUERY. Searches the namespace and those below it.
+    Memories that stopped being true are left out unless asked for by time."""
+    times = {
+        "as_of": _time(as_of, "--as-of"),
+        "since": _time(since, "--since"),
+        "until": _time(until, "--until"),
+    }
+    if times["since"] and times["until"] and times["until"] <= times["since"]:
+        raise _fail("--until must be after --since")
     with _store(db, embed, read=True, search_mode=mode) as store:
-        hits = store.search(_ns(namespace), query=query, limit=limit, explain=explain)
+        hits = store.search(
+            _ns(namespace),
+            query=query,
+            limit=limit,
+            explain=explain,
+            include_closed=include_closed,
+            **times,
+        )
     if as_json:
         _echo_json([hit.dict() for hit in hits])
         return

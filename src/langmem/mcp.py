@@ -32,7 +32,14 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
 from langmem.conversation import parse_conversation
 from langmem.errors import ConfigurationError
-from langmem.memory import check_text, memory_text, memory_value, with_text
+from langmem.memory import (
+    check_text,
+    memory_text,
+    memory_value,
+    parse_when,
+    with_event_time,
+    with_text,
+)
 from langmem.store._read import explanation_text
 from langmem.store.history import recording_origin
 from langmem.store.near import similar_items, similar_op
@@ -65,6 +72,15 @@ Content = Annotated[
     ),
     AfterValidator(check_text),  # blank text is an argument error; the rest arrives stripped
 ]
+When = Annotated[
+    str | None,
+    Field(
+        max_length=64,
+        description="An ISO 8601 date or date and time, e.g. 2024-03-01 or "
+        "2024-03-01T14:30:00+02:00 (relative dates resolved to absolute ones).",
+    ),
+]
+
 MemoryId = Annotated[
     str, Field(description="Id of an existing memory, from add_memory, search or list results.")
 ]
@@ -84,6 +100,12 @@ class MemoryOut(BaseModel):
     content: str
     score: float | None = Field(default=None, description="Relevance to the query (search).")
     updated_at: str | None = Field(default=None, description="Last change, ISO 8601 (UTC).")
+    valid_from: str | None = Field(
+        default=None, description="When it happened or began to hold, if known (ISO 8601)."
+    )
+    valid_until: str | None = Field(
+        default=None, description="When it stopped being true, if it did (ISO 8601)."
+    )
     why: str | None = Field(
         default=None, description="Search with explain: the score's parts and matched words."
     )
@@ -170,12 +192,16 @@ def create_server(
             float | None,
             Field(ge=0, le=1, description="How much this matters, 0 (trivia) to 1 (vital)."),
         ] = None,
+        when: When = None,
     ) -> MemoryOut:
         """Save a new long-term memory: a fact, preference, decision or event worth
-        remembering in later conversations. Returns it with its id, and under "similar"
-        any existing memory that says nearly the same: update that one instead (and
-        delete this one) if it is the same fact."""
+        remembering in later conversations; "when" says when it happened or began to
+        hold, if known. Returns it with its id, and under "similar" any existing memory
+        that says nearly the same: update that one instead (and delete this one) if it
+        is the same fact."""
         key, value = str(uuid.uuid4()), memory_value(content, importance)
+        if when is not None:
+            value = with_event_time(value, valid_from=_time(when, "when"))
         [hits] = await _store_call(store.abatch([similar_op(ns, value["content"])]))
         similar = similar_items(hits, ns, exclude=key)
         out = await saved(key, value)
@@ -194,10 +220,15 @@ def create_server(
         explain: Annotated[
             bool, Field(description="Also say why each memory matched (score parts, words).")
         ] = False,
+        as_of: When = None,
     ) -> list[MemoryOut]:
         """Search long-term memory by meaning and keywords; best matches first, each
-        with its id, content, relevance score and last update time."""
+        with its id, content, relevance score, last update time and, when known, when it
+        held. Memories that stopped being true are left out; "as_of" gives what was
+        true at that time instead."""
         extra: dict[str, Any] = {"explain": True} if explain else {}
+        if as_of is not None:
+            extra["as_of"] = _time(as_of, "as_of")
         items = await _store_call(store.asearch(ns, query=query, limit=limit, **extra))
         return [_shown(item) for item in items]
 
@@ -305,13 +336,24 @@ def _unwrapped(doc: str) -> str:
     return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(doc).split("\n\n"))
 
 
+def _time(text: str, what: str) -> Any:
+    """A tool argument's ISO 8601 time; a tool error the model can fix otherwise."""
+    try:
+        return parse_when(text, what)
+    except ValueError as exc:
+        raise ToolError(f"Invalid arguments: {exc}") from None
+
+
 def _shown(item: Any) -> MemoryOut:
     score = getattr(item, "score", None)
+    start, end = getattr(item, "valid_from", None), getattr(item, "valid_until", None)
     return MemoryOut(
         id=item.key,
         content=memory_text(item.value),
         score=None if score is None else round(score, 4),
         updated_at=item.updated_at.isoformat(),
+        valid_from=None if start is None else start.isoformat(),
+        valid_until=None if end is None else end.isoformat(),
         why=explanation_text(item) or None,
     )
 

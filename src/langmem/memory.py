@@ -14,15 +14,37 @@ by all. Values a store may hold:
 
 :func:`memory_text` reads all of them; it is what a store indexes (keywords and
 vectors) by default.
+
+**Event time.** Any value may say when what it records happened or held, beside the
+store's own record times (``created_at``/``updated_at``): ``"valid_from"`` and, once
+it stops being true, ``"valid_until"`` (ISO 8601 texts, UTC; :data:`TIME_FIELDS`).
+They live in the value so that every path a value takes keeps them (history
+versions, revert, export and import, any LangGraph store); our stores also copy
+them into indexed columns, return them as ``item.valid_from``/``item.valid_until``
+and search by them. A superseded memory links to its successor with
+``"superseded_by"`` (the successor names it in ``"supersedes"``). These names are
+reserved: a store refuses a value whose ``valid_from``/``valid_until`` is no time.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import date, datetime, time, timezone
 from typing import Any
 
-__all__ = ["check_text", "memory_text", "memory_value", "with_text"]
+__all__ = [
+    "check_text",
+    "event_time",
+    "memory_text",
+    "memory_value",
+    "parse_when",
+    "with_event_time",
+    "with_text",
+]
+
+TIME_FIELDS = ("valid_from", "valid_until")  # when it happened / held (event time)
+LINK_FIELDS = ("supersedes", "superseded_by")  # keys of the memory it replaced / replaced it
 
 
 def memory_text(value: Any) -> str:
@@ -103,7 +125,7 @@ def _fields_text(fields: Mapping[str, Any]) -> str:
     """``field: text`` lines for the string (and string-list) fields, nested ones included."""
     lines = []
     for name, field in fields.items():
-        if name in ("kind", "importance"):
+        if name in ("kind", "importance", *TIME_FIELDS, *LINK_FIELDS):
             continue
         if isinstance(field, str) and field:
             lines.append(f"{name}: {field}")
@@ -116,3 +138,61 @@ def _fields_text(fields: Mapping[str, Any]) -> str:
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def parse_when(when: Any, what: str = "when") -> datetime:
+    """An ISO 8601 date (``2024-03-01``: its midnight) or date and time as an aware UTC
+    datetime (a time without an offset counts as UTC); ``ValueError`` naming ``what``
+    for anything else."""
+    if isinstance(when, datetime):
+        at = when
+    elif isinstance(when, date):
+        at = datetime.combine(when, time())
+    elif isinstance(when, str) and when.strip():
+        text = when.strip()
+        try:
+            at = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" else text)
+        except ValueError:
+            raise ValueError(
+                f"{what} must be an ISO 8601 date or date and time, such as 2024-03-01 or"
+                f" 2024-03-01T14:30:00+02:00; got {when!r}"
+            ) from None
+    else:
+        raise ValueError(f"{what} must be an ISO 8601 date or date and time, got {when!r}")
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    try:
+        return at.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00+05:00
+        raise ValueError(f"{what} is out of range: {when!r}") from None
+
+
+def event_time(value: Any) -> tuple[datetime | None, datetime | None]:
+    """``(valid_from, valid_until)`` of a stored value (``None``: unknown / still true);
+    ``ValueError`` if either is present but no time, or the end is not after the start."""
+    if not isinstance(value, Mapping):
+        return None, None
+    start, end = (
+        None if value.get(f) is None else parse_when(value[f], f"the value's {f!r}")
+        for f in TIME_FIELDS
+    )
+    if start is not None and end is not None and end <= start:
+        raise ValueError(
+            f"valid_until ({end.isoformat()}) must be after valid_from ({start.isoformat()})"
+        )
+    return start, end
+
+
+def with_event_time(
+    value: Mapping[str, Any],
+    valid_from: datetime | str | None = None,
+    valid_until: datetime | str | None = None,
+) -> dict[str, Any]:
+    """``value`` with the given event times set (ISO 8601 texts, UTC); ``None`` leaves a
+    field as it is. Checked as :func:`event_time` checks them."""
+    new = dict(value)
+    for field, at in zip(TIME_FIELDS, (valid_from, valid_until)):
+        if at is not None:
+            new[field] = parse_when(at, field).isoformat()
+    event_time(new)
+    return new

@@ -21,6 +21,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from types import GenericAlias
 from typing import Any, Literal, NamedTuple, Union
 
@@ -37,6 +38,7 @@ from langchain_core.messages import (
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from langmem._clip import clip_reply, clip_text
+from langmem.knowledge._time import message_time, reference_text
 
 __all__ = [
     "DEFAULT_INSTRUCTIONS",
@@ -305,6 +307,7 @@ class Session:
     enable_deletes: bool = False
     max_steps: int = 1
     rejected: list[RejectedCall] = field(default_factory=list)
+    reference_time: datetime | None = None  # when the conversation took place, if known
 
     def __post_init__(self) -> None:
         self.max_steps = max(1, int(self.max_steps or 1))
@@ -391,8 +394,9 @@ class Session:
         ask = "Make every change needed in this one reply, as parallel tool calls."
         if Done in self._tools.values():
             ask += " Call Done when nothing is left to change."
+        when = "" if self.reference_time is None else reference_text(self.reference_time) + "\n\n"
         return (
-            f"<conversation>\n{conversation}\n</conversation>\n\n"
+            f"{when}<conversation>\n{conversation}\n</conversation>\n\n"
             f"<memories>\n{lines}\n</memories>\n\n{ask}"
         )
 
@@ -625,9 +629,12 @@ def _dump(value: BaseModel | dict) -> str:
 
 
 def render_conversation(messages: Sequence[MessageLikeRepresentation]) -> str:
-    """The messages as ``role: text`` lines (tool calls shown), for a prompt."""
+    """The messages as ``role: text`` lines (tool calls shown), for a prompt; a message
+    that carries its time (:func:`~langmem.knowledge._time.message_time`) starts with it."""
     lines = []
     for message in convert_to_messages(list(messages or ())):
+        at = message_time(message)
+        stamp = "" if at is None else f"[{at.isoformat()}] "
         role = {"human": "user", "ai": "assistant"}.get(message.type, message.type)
         text = str(message.text)
         if isinstance(message, AIMessage) and message.tool_calls:
@@ -635,5 +642,5 @@ def render_conversation(messages: Sequence[MessageLikeRepresentation]) -> str:
                 f"\n[called {c['name']}({json.dumps(c['args'], default=str)})]"
                 for c in message.tool_calls
             )
-        lines.append(f"{role}: {text}")
+        lines.append(f"{stamp}{role}: {text}")
     return "\n".join(lines)

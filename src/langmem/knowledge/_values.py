@@ -23,6 +23,8 @@ from langgraph.store.base import (
 )
 from pydantic import BaseModel, ValidationError
 
+from langmem.memory import LINK_FIELDS, TIME_FIELDS
+
 CONFIG_KEY_RUNTIME = "__pregel_runtime"  # where LangGraph puts its Runtime in "configurable"
 
 __all__ = [
@@ -97,9 +99,13 @@ def read_memory(value: Any, schemas: Sequence[type[BaseModel]]) -> tuple[str, Ba
       if given, else as a bare dict;
     - ``{"content": {...}}`` (manage tool with a schema) or a bare dict: the first
       schema whose fields cover all its keys and that validates it.
+
+    Event times and supersession links (``memory.TIME_FIELDS``, ``LINK_FIELDS``) are
+    the store's, not the memory's: they are left out.
     """
     if not isinstance(value, Mapping):
         return None
+    value = {k: v for k, v in value.items() if k not in (*TIME_FIELDS, *LINK_FIELDS)}
     by_name = {s.__name__: s for s in schemas}
     kind, content = value.get("kind"), value.get("content")
     if isinstance(kind, str) and "content" in value:

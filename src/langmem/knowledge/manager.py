@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from langchain_core.language_models import BaseChatModel
@@ -18,6 +19,7 @@ from langchain_core.messages import (
     HumanMessage,
     MessageLikeRepresentation,
     SystemMessage,
+    convert_to_messages,
 )
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
@@ -40,6 +42,7 @@ from langmem.knowledge._core import (
     parse_single,
     render_conversation,
 )
+from langmem.knowledge._time import reference_time
 
 __all__ = [
     "ExtractedMemory",
@@ -63,11 +66,14 @@ REJECTED_KEPT = 200  # MemoryManager.rejected keeps this many latest records
 
 
 class MemoryState(TypedDict):
-    """Input of :class:`MemoryManager`."""
+    """Input of :class:`MemoryManager`. ``reference_time`` (a datetime or ISO 8601 text)
+    is when the conversation took place, for the model to resolve relative dates
+    against; default: the latest timestamp the messages carry, if any."""
 
     messages: list[MessageLikeRepresentation]
     existing: NotRequired[Sequence[Any]]
     max_steps: NotRequired[int | None]
+    reference_time: NotRequired[datetime | str | None]
 
 
 def manager_flow(
@@ -84,6 +90,7 @@ def manager_flow(
     config: RunnableConfig | None = None,
     on_reject: Callable[[RejectedCall], Any] | None = None,
     reasons: dict[str, str] | None = None,
+    reference_time: datetime | None = None,
 ) -> Flow[list[ExtractedMemory]]:
     """Run the memory manager as a flow: ``drive(manager_flow(...))`` or ``yield from``.
 
@@ -101,6 +108,8 @@ def manager_flow(
     as a warning on the ``"langmem"`` logger and passed to ``on_reject``. Raises ``ValueError`` before any call if there are existing
     memories but every ``enable_*`` flag is False. ``reasons``, if given, receives the
     reasons the model gave for its edits, by memory id (see :meth:`Session.reasons`).
+    ``reference_time`` (see :func:`~langmem.knowledge._time.reference_time`) goes into
+    the prompt, for relative dates to be written as absolute ones.
     """
     session = Session(
         messages,
@@ -111,6 +120,7 @@ def manager_flow(
         enable_updates=enable_updates,
         enable_deletes=enable_deletes,
         max_steps=max_steps,
+        reference_time=reference_time,
     )
     request: ModelRequest | None = session.start()
     reported = 0
@@ -172,9 +182,11 @@ class MemoryManager(FlowRunnable[MemoryState, list[ExtractedMemory]]):
 
     def _flow(self, input: Any, config: RunnableConfig | None) -> Flow[list[ExtractedMemory]]:
         state: dict[str, Any] = {"messages": input} if isinstance(input, list) else dict(input)
+        messages = state.get("messages") or []
+        when = reference_time(state.get("reference_time"), convert_to_messages(list(messages)))
         return manager_flow(
             self.model,
-            state.get("messages") or [],
+            messages,
             normalize_existing(state.get("existing"), self.schemas),
             schemas=self.schemas,
             instructions=self.instructions,
@@ -184,6 +196,7 @@ class MemoryManager(FlowRunnable[MemoryState, list[ExtractedMemory]]):
             max_steps=state.get("max_steps") or 1,
             config=config,
             on_reject=self.rejected.append,
+            reference_time=when,
         )
 
     async def __call__(

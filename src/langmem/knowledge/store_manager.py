@@ -10,6 +10,15 @@ caller names no other origin) with their reasons: the model's ``planned_edits``
 for an edit; for a removal, the memories the same run wrote ("superseded by
 <keys>"); and the conversation (``thread_id``), when configured.
 
+Event time: the run's reference time (the input's ``reference_time``, else the
+latest message timestamp) goes into the prompt and becomes the ``valid_from`` of
+the memories it writes; an in-place update without one keeps the memory's own.
+With ``supersede=True`` an update closes the old memory (``valid_until`` = the
+reference time, else now; ``superseded_by`` = the new key; kept, searchable with
+``as_of`` or ``include_closed``) and writes the new one under a new key
+(``supersedes`` = the old key), and a removal closes the memory instead of
+deleting it. History keeps both either way.
+
 Memories are shown to the model under ids derived from their store address
 (:func:`stable_id`), never under raw store keys, and written back to the
 address they came from; new memories get uuid4 keys. Stored values read in
@@ -49,6 +58,7 @@ from langmem.knowledge._search import (
     query_windows,
     resolve_store,
 )
+from langmem.knowledge._time import reference_time
 from langmem.knowledge._values import (
     delete_op,
     get_op,
@@ -58,6 +68,7 @@ from langmem.knowledge._values import (
     stored_value,
 )
 from langmem.knowledge.manager import manager_flow
+from langmem.memory import event_time, with_event_time
 from langmem.utils import NamespaceTemplate
 
 __all__ = [
@@ -111,10 +122,11 @@ def _check_phase(phase: MemoryPhase) -> MemoryPhase:
 
 
 class StoreManagerInput(TypedDict):
-    """Input of :class:`MemoryStoreManager`."""
+    """Input of :class:`MemoryStoreManager` (``reference_time``: as ``MemoryState``'s)."""
 
     messages: list[MessageLikeRepresentation]
     max_steps: NotRequired[int | None]
+    reference_time: NotRequired[datetime | str | None]
 
 
 class MemoryItem(Item):
@@ -173,6 +185,39 @@ class _Reasons(NamedTuple):
         return f"{text} (conversation {self.thread})" if text else f"conversation {self.thread}"
 
 
+class _Times(NamedTuple):
+    """The event times a run writes: ``when`` (its reference time), the stored values
+    (``raw``, by memory id) and whether updates supersede."""
+
+    when: datetime | None
+    raw: dict[str, dict]
+    supersede: bool
+
+    def written(self, value: dict, sid: str) -> dict:
+        """A memory written in place: from ``when`` if known, else its stored start."""
+        start = self.when or self.raw.get(sid, {}).get("valid_from")
+        return value if start is None else with_event_time(value, valid_from=start)
+
+    def successor(self, value: dict, old_key: str) -> dict:
+        """The memory superseding ``old_key``: from ``when`` if known."""
+        return with_event_time({**value, "supersedes": old_key}, valid_from=self.when)
+
+    def closed(self, sid: str, successor: str | None = None) -> dict | None:
+        """The stored memory ``sid`` closed at ``when`` (else now), linked to its
+        ``successor``; ``None`` when not superseding, when it was not read from the
+        store (a default just written) or when that end would not be after the memory's
+        own start: then it is updated in place."""
+        old = self.raw.get(sid)
+        if not self.supersede or old is None:
+            return None
+        end = self.when or datetime.now(timezone.utc)
+        start, _ = event_time(old)
+        if start is not None and end <= start:
+            return None
+        links = {} if successor is None else {"superseded_by": successor}
+        return with_event_time({**old, **links}, valid_until=end)
+
+
 def stable_id(namespace: Sequence[str], key: str) -> str:
     """The id under which a stored memory is shown to the model (LangMem's derivation)."""
     return uuid.uuid5(uuid.NAMESPACE_DNS, str((*namespace, key))).hex
@@ -205,6 +250,7 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
         namespace: tuple[str, ...] | str | NamespaceTemplate = DEFAULT_NAMESPACE,
         store: BaseStore | None = None,
         phases: Sequence[MemoryPhase] | None = None,
+        supersede: bool = False,
     ) -> None:
         if default is not None and default_factory is not None:
             raise ValueError("Pass default or default_factory, not both")
@@ -220,6 +266,7 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
         self.namespace = NamespaceTemplate(namespace)
         self._store = store
         self.phases = [_check_phase(p) for p in phases or ()]
+        self.supersede = supersede
         self.default_factory = default_factory
         self.default = None if default is None else self._coerce_default(default)
 
@@ -270,17 +317,21 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
         state: dict[str, Any] = {"messages": input} if isinstance(input, list) else dict(input)
         messages = convert_to_messages(list(state.get("messages") or ()))
         max_steps = state.get("max_steps") or 1
+        when = reference_time(state.get("reference_time"), messages)
         ns = self.namespace(config)
         store = resolve_store(self._store, config)
 
         found = yield from self._search_flow(messages, store, ns, config)
         stored: dict[str, tuple[tuple[str, ...], str, str, BaseModel]] = {}
+        raw: dict[str, dict] = {}  # the stored values, event times and links included
         for item in found:
             read = read_memory(item.value, self.schemas)
             if read is None:
                 logger.info("skipping %s/%s: value fits no schema", item.namespace, item.key)
                 continue
-            stored[stable_id(item.namespace, item.key)] = (tuple(item.namespace), item.key, *read)
+            sid = stable_id(item.namespace, item.key)
+            stored[sid] = (tuple(item.namespace), item.key, *read)
+            raw[sid] = dict(item.value)
         if not stored and self._has_default and not any(i.key == DEFAULT_KEY for i in found):
             default = self._default_for(config)
             assert default is not None  # _has_default: a default, or a factory (coerced)
@@ -318,6 +369,7 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
                 max_steps=max_steps,
                 config=config,
                 reasons=reasons,
+                reference_time=when,
             )
             for sid, reason in reasons.items():
                 edits[sid] = f"{edits[sid]}; {reason}" if sid in edits else reason
@@ -331,8 +383,11 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
                     logger.warning("dropping memory %s: not a schema instance", result.id)
         thread = (config.get("configurable") or {}).get("thread_id")
         why = _Reasons(edits, None if thread is None else str(thread))
+        times = _Times(when, raw, self.supersede)
         return (
-            yield from self._write_flow(store, ns, stored, current, removed - set(current), why)
+            yield from self._write_flow(
+                store, ns, stored, current, removed - set(current), why, times
+            )
         )
 
     def _search_flow(
@@ -373,9 +428,11 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
         current: dict[str, BaseModel],
         removed: set[str],
         why: _Reasons,
+        times: _Times,
     ) -> Flow[list[dict]]:
-        """Put changed and new memories, delete removed ones: one store batch, with the
-        reason of each write (see the module docstring).
+        """Put changed and new memories, delete (or, superseding, close) removed ones: one
+        store batch, with the reason of each write and the event times of ``times`` (see
+        the module docstring).
 
         A memory identical to another one is not written (a stored one keeps its
         old value): exact duplicates add nothing, and one batch must not embed the
@@ -398,12 +455,27 @@ class MemoryStoreManager(FlowRunnable[StoreManagerInput, list[dict]]):
                 continue
             seen.add(fingerprint)
             item_ns, key = stored[sid][:2] if sid in stored else (ns, sid)
+            reason = why.of(why.edits.get(sid))
+            closed = times.closed(sid, str(uuid.uuid4())) if sid in stored else None
+            if closed is not None:  # the old memory kept, closed, linked to its successor
+                new_key = closed["superseded_by"]
+                ops.append(put_op(store, item_ns, key, closed))
+                puts.append({"namespace": item_ns, "key": key, "value": closed})
+                reasons[item_ns, key] = why.of(f"superseded by {new_key}")
+                value = times.successor(value, key)
+                key = new_key
+            else:
+                value = times.written(value, sid)
             ops.append(put_op(store, item_ns, key, value))
             puts.append({"namespace": item_ns, "key": key, "value": value})
-            reasons[item_ns, key] = why.of(why.edits.get(sid))
-        successors = ", ".join(p["key"] for p in puts)
-        for item_ns, key, *_ in (stored[sid] for sid in removed if sid in stored):
-            ops.append(delete_op(item_ns, key))
+            reasons[item_ns, key] = reason
+        successors = ", ".join(p["key"] for p in puts if "superseded_by" not in p["value"])
+        for sid in removed:
+            if sid not in stored:
+                continue
+            item_ns, key = stored[sid][:2]
+            closed = times.closed(sid)
+            ops.append(delete_op(item_ns, key) if closed is None else put_op(store, item_ns, key, closed))
             reasons[item_ns, key] = why.of(successors and f"superseded by {successors}")
         written = {k: r for k, r in reasons.items() if r is not None}
         yield StoreBatch(store, ops, origin=ORIGIN, reasons=written)
@@ -582,6 +654,7 @@ def create_memory_store_manager(
     namespace: tuple[str, ...] | str = DEFAULT_NAMESPACE,
     store: BaseStore | None = None,
     phases: Sequence[MemoryPhase] | None = None,
+    supersede: bool = False,
 ) -> MemoryStoreManager:
     """Build a :class:`MemoryStoreManager`.
 
@@ -601,6 +674,8 @@ def create_memory_store_manager(
             ``config["configurable"]``.
         store: The store; defaults to the running graph's store.
         phases: Extra passes after extraction, e.g. ``[{"instructions": "Merge duplicates"}]``.
+        supersede: An update closes the old memory and writes a new one (linked),
+            a removal closes the memory; default: LangMem's update in place and delete.
     """
     return MemoryStoreManager(
         model,
@@ -615,4 +690,5 @@ def create_memory_store_manager(
         namespace=namespace,
         store=store,
         phases=phases,
+        supersede=supersede,
     )

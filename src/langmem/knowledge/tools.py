@@ -21,6 +21,7 @@ import json
 import reprlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any, Literal, cast
 
 from langchain_core.messages import ToolMessage
@@ -31,10 +32,11 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_mode
 
 from langmem._effects import Flow, StoreBatch, adrive, drive
 from langmem.errors import ConfigurationError
-from langmem.knowledge._values import context_store, delete_op, put_op, search_op
-from langmem.memory import check_text, memory_text
+from langmem.knowledge._values import context_store, delete_op, get_op, put_op, search_op
+from langmem.memory import check_text, event_time, memory_text, parse_when, with_event_time
 from langmem.store._ops import FILTER_OPERATORS, ORDERING_OPERATORS
-from langmem.store._read import ExplainSearchOp, explanation_text
+from langmem.store._read import ExplainSearchOp, TimedSearchOp, explanation_text
+from langmem.store._time import TimeWindow
 from langmem.store.near import similar_items, similar_note, similar_op
 from langmem.utils import NamespaceTemplate
 
@@ -209,6 +211,7 @@ def create_manage_memory_tool(
     actions_permitted: Sequence[Action] | None = ("create", "update", "delete"),
     store: BaseStore | None = None,
     name: str = "manage_memory",
+    supersede: bool = False,
 ) -> StructuredTool:
     """A tool with which an agent creates, updates and deletes memories in ``namespace``.
 
@@ -221,6 +224,9 @@ def create_manage_memory_tool(
             may use (``None``: all three).
         store: The store; defaults to the running graph's store.
         name: The tool name the model sees.
+        supersede: An update keeps the old memory, closed (``valid_until`` = ``when``,
+            else now; ``superseded_by`` = the new id), and writes the new content under
+            a new id (``supersedes`` = the old one); default: update in place.
 
     Values are stored as ``{"content": <content>}`` under a fresh UUID key; the
     optional ``reason`` the model gives goes to the memory's history (stores that
@@ -233,6 +239,11 @@ def create_manage_memory_tool(
     that id and a delete of one succeeds; either way only the caller's namespace is
     touched. Empty content, an id on create or none on update/delete raise
     :class:`MemoryToolError` (an error ``ToolMessage`` for a tool call).
+
+    The optional ``when`` (an ISO 8601 date or date and time) says when the fact
+    happened or began to hold: the value's ``valid_from`` (see :mod:`langmem.memory`);
+    a superseding update also closes the old memory then. Without it, the time is
+    unknown and the store's record time stands in.
     """
     template = NamespaceTemplate(namespace)
     actions = _check_actions(actions_permitted)
@@ -258,6 +269,15 @@ def create_manage_memory_tool(
                 "fact an update or delete reflects.",
             ),
         ),
+        when=(
+            str | None,
+            Field(
+                default=None,
+                description="When the fact happened or began to hold (optional), as an "
+                "ISO 8601 date or date and time, e.g. 2024-03-01; resolve relative dates "
+                "('last Tuesday') to absolute ones.",
+            ),
+        ),
     )
 
     def flow(
@@ -265,6 +285,7 @@ def create_manage_memory_tool(
         action: str = default_action,
         id: uuid.UUID | None = None,
         reason: str | None = None,
+        when: str | None = None,
         *,
         config: RunnableConfig,
     ) -> Flow[str]:
@@ -285,10 +306,25 @@ def create_manage_memory_tool(
             yield StoreBatch(target, [delete_op(ns, key)], origin=name, reasons=why)
             return f"Deleted memory {id}"
         value = _value(content_type, content, action)
+        start = None if when is None else _when(when)
+        if start is not None:
+            value = with_event_time(value, valid_from=start)
         similar: list[SearchItem] = []
         if action == "create":  # existing memories that say nearly the same: named, not merged
             [hits] = yield StoreBatch(target, [similar_op(ns, memory_text(value))])
             similar = similar_items(hits, ns, exclude=key)
+        if action == "update" and supersede:
+            [old] = yield StoreBatch(target, [get_op(target, ns, key)])
+            if old is not None:
+                new_key = str(uuid.uuid4())
+                closed = _closed(old.value, new_key, start)
+                value["supersedes"] = key
+                ops = [put_op(target, ns, key, closed), put_op(target, ns, new_key, value)]
+                reasons = {(ns, key): reason or f"superseded by {new_key}"}
+                if reason:
+                    reasons[ns, new_key] = reason
+                yield StoreBatch(target, ops, origin=name, reasons=reasons)
+                return f"updated memory {key}: superseded by new memory {new_key}"
         yield StoreBatch(target, [put_op(target, ns, key, value)], origin=name, reasons=why)
         return f"{action}d memory {key}" + similar_note(similar)
 
@@ -298,6 +334,26 @@ def create_manage_memory_tool(
         description=_manage_description(actions, instructions),
         args_schema=args_schema,
     )
+
+
+def _when(when: str) -> Any:
+    """The tool's ``when`` as a datetime; a :class:`MemoryToolError` if it is no date."""
+    try:
+        return parse_when(when)
+    except ValueError as exc:
+        raise MemoryToolError(f"{exc}.") from None
+
+
+def _closed(value: dict, successor: str, end: Any) -> dict:
+    """A superseded memory's value: ended at ``end`` (else now), linked to ``successor``."""
+    end = end or datetime.now(timezone.utc)
+    start, _ = event_time(value)
+    if start is not None and end <= start:
+        raise MemoryToolError(
+            f"when ({end.isoformat()}) must be after the start of the memory it supersedes"
+            f" ({start.isoformat()})."
+        )
+    return with_event_time({**value, "superseded_by": successor}, valid_until=end)
 
 
 def _check_actions(actions_permitted: Sequence[str] | None) -> tuple[str, ...]:
@@ -423,6 +479,10 @@ def create_search_memory_tool(
         explain: Give each result a ``"why"``: its score's parts and the query words it
             holds (``"0.81 = vector 0.41 + keyword 0.20 + ...; terms: hiking"``); the
             artifact's items carry the full ``explanation`` (SQLiteStore, PostgresStore).
+
+    The model may pass ``as_of`` (ISO 8601) for what was true then (SQLiteStore,
+    PostgresStore; see ``store.search``); results show their ``valid_from`` /
+    ``valid_until`` when known.
     """
     if response_format not in ("content", "content_and_artifact"):
         raise ValueError(
@@ -445,6 +505,14 @@ def create_search_memory_tool(
             dict[str, Any] | None,
             Field(default=None, description="Only return memories whose values match these."),
         ),
+        as_of=(
+            str | None,
+            Field(
+                default=None,
+                description="Only what was true at this time (optional): an ISO 8601 date "
+                "or date and time, e.g. 2024-03-01.",
+            ),
+        ),
     )
 
     def flow(
@@ -452,6 +520,7 @@ def create_search_memory_tool(
         limit: int = 10,
         offset: int = 0,
         filter: dict | None = None,
+        as_of: str | None = None,
         *,
         config: RunnableConfig,
     ) -> Flow[Any]:
@@ -463,7 +532,12 @@ def create_search_memory_tool(
         op = search_op(
             target, template(config), query=query, filter=filter, limit=limit, offset=offset
         )
-        [items] = yield StoreBatch(target, [ExplainSearchOp(*op) if explain else op])
+        window = TimeWindow() if as_of is None else TimeWindow(as_of=_when(as_of))
+        if explain:
+            op = ExplainSearchOp(*op, window=window)
+        elif as_of is not None:
+            op = TimedSearchOp(*op, window=window)
+        [items] = yield StoreBatch(target, [op])
         text = _dump_items(items, explain=explain)
         return (text, items) if response_format == "content_and_artifact" else text
 

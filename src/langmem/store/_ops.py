@@ -30,6 +30,7 @@ from langgraph.store.base import validate_op_namespace as _validate_op_namespace
 
 from langmem.memory import memory_text
 from langmem.store._sql import ns_tuple
+from langmem.store._time import times_us
 
 __all__ = [
     "FILTER_OPERATORS",
@@ -56,6 +57,7 @@ class Plan:
     reads: list[tuple[int, GetOp | SearchOp | ListNamespacesOp]] = field(default_factory=list)
     puts: dict[ItemKey, PutOp] = field(default_factory=dict)
     values: dict[ItemKey, str] = field(default_factory=dict)  # each put value as JSON
+    times: dict[ItemKey, tuple[int | None, int | None]] = field(default_factory=dict)  # event
     texts: dict[ItemKey, list[tuple[str, str]]] = field(default_factory=dict)  # (path, text)
     queries: list[str] = field(default_factory=list)
     origin: str | None = None
@@ -88,6 +90,7 @@ def plan_ops(
             plan.puts[(op.namespace, op.key)] = op  # the last put of a key wins
             if op.value is not None:
                 plan.values[(op.namespace, op.key)] = encode_value(op.value)
+                plan.times[(op.namespace, op.key)] = times_us(op.value)
         else:
             query = op.query if isinstance(op, SearchOp) and embed_queries else None
             if query and query not in plan.queries:
@@ -170,14 +173,17 @@ def plan_writes(
         new = plan.values[item_key]
         texts = plan.texts.get(item_key, []) if indexed else []
         expires = None if op.ttl is None else now + int(op.ttl * 60_000_000)
+        start, end = plan.times[item_key]
         if old_row is not None and live:
             item_id = old_row.id
-            out.updates.append((new, now, op.ttl, expires, int(bool(texts)), item_id))
+            out.updates.append((new, now, op.ttl, expires, int(bool(texts)), start, end, item_id))
             if indexed:
                 out.reindex.append(item_id)
         else:
             item_id, next_item = next_item, next_item + 1
-            out.inserts.append((item_id, ns, key, new, now, now, op.ttl, expires, int(bool(texts))))
+            out.inserts.append(
+                (item_id, ns, key, new, now, now, op.ttl, expires, int(bool(texts)), start, end)
+            )
         if texts:
             out.fts.append((item_id, "\n".join(t for _, t in texts)))
         if embeddings is not None:

@@ -24,15 +24,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from langmem.store._sql import ns_text, storable
+from langmem.store._time import Bounds
 
 Sql = tuple[str, Any]
 
 # Item rows in the column order of ``_read.item_from_row``.
 ITEM_COLUMNS = (
     "id, namespace, key, value::text, created_at, updated_at, accessed_at, access_count,"
-    " ttl_minutes"
+    " ttl_minutes, valid_from, valid_until"
 )
 LIVE = "(expires_at IS NULL OR expires_at > %(now)s)"
+EVENT_START = "coalesce(valid_from, created_at)"  # as _sql.EVENT_START
 CONFIG = "langmem_english"  # porter-style stemming, no stopwords removed (as FTS5 porter)
 K1, B = 1.2, 0.75
 # A lexeme quoted for tsquery input (backslashes and quotes escaped).
@@ -144,6 +146,18 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
             " WHERE h.id = n.id",
         ),
     ),
+    (
+        # When a memory happened or held (event time, µs; NULL: unknown), as SQLite's
+        # m007_event_time: copied from the value by every write, indexed as searched.
+        "m006_event_time",
+        (
+            "ALTER TABLE langmem_items ADD COLUMN valid_from bigint, ADD COLUMN valid_until bigint",
+            "CREATE INDEX langmem_items_event_start ON langmem_items"
+            " ((coalesce(valid_from, created_at)))",
+            "CREATE INDEX langmem_items_valid_until ON langmem_items (valid_until)"
+            " WHERE valid_until IS NOT NULL",
+        ),
+    ),
 ]
 
 CREATE_MIGRATIONS = (
@@ -221,29 +235,56 @@ def equality_prefilter(filter: dict[str, Any]) -> tuple[str, dict]:
     return "value @> %(eq)s::jsonb", {"eq": json.dumps(strings, ensure_ascii=False)}
 
 
+def time_clause(bounds: Bounds | None) -> tuple[str, dict]:
+    """The items inside a search's time window (as ``_sql.time_clause``)."""
+    if bounds is None:
+        return "TRUE", {}
+    tests = {
+        "started_by": f"{EVENT_START} <= %(started_by)s",
+        "since": f"{EVENT_START} >= %(since)s",
+        "until": f"{EVENT_START} < %(until)s",
+        "ended_after": "(valid_until IS NULL OR valid_until > %(ended_after)s)",
+    }
+    params = {k: getattr(bounds, k) for k in tests if getattr(bounds, k) is not None}
+    return (" AND ".join(tests[k] for k in params) or "TRUE"), params
+
+
 def scan_sql(
     prefix: Sequence[str],
     now: int,
     limit: int | None = None,
     offset: int = 0,
     filter: dict[str, Any] | None = None,
+    bounds: Bounds | None = None,
 ) -> Sql:
-    """Live items under ``prefix``, most recently updated first."""
+    """Live items under ``prefix`` inside ``bounds``, most recently updated first."""
     where, params = prefix_clause(prefix)
     eq_where, eq_params = equality_prefilter(filter or {})
+    time_where, time_params = time_clause(bounds)
     return (
         f"SELECT {ITEM_COLUMNS} FROM langmem_items WHERE {where} AND {LIVE} AND {eq_where}"
-        " ORDER BY updated_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s",
-        {**params, **eq_params, "now": now, "limit": limit, "offset": offset},
+        f" AND {time_where} ORDER BY updated_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s",
+        {**params, **eq_params, **time_params, "now": now, "limit": limit, "offset": offset},
     )
 
 
-def unindexed_sql(prefix: Sequence[str], now: int) -> Sql:
+def closed_ids_sql(prefix: Sequence[str], now: int) -> Sql:
+    """Ids of the items under ``prefix`` whose event time ended by ``now``."""
     where, params = prefix_clause(prefix)
     return (
-        f"SELECT {ITEM_COLUMNS} FROM langmem_items WHERE indexed = 0 AND {where} AND {LIVE}"
-        " ORDER BY updated_at DESC, id DESC",
+        "SELECT id FROM langmem_items WHERE valid_until IS NOT NULL"
+        f" AND valid_until <= %(now)s AND {where}",
         {**params, "now": now},
+    )
+
+
+def unindexed_sql(prefix: Sequence[str], now: int, bounds: Bounds | None = None) -> Sql:
+    where, params = prefix_clause(prefix)
+    time_where, time_params = time_clause(bounds)
+    return (
+        f"SELECT {ITEM_COLUMNS} FROM langmem_items WHERE indexed = 0 AND {where} AND {LIVE}"
+        f" AND {time_where} ORDER BY updated_at DESC, id DESC",
+        {**params, **time_params, "now": now},
     )
 
 
@@ -401,11 +442,12 @@ SET_NEXT_IDS_SQL = (
 )
 INSERT_ITEMS_SQL = (
     "INSERT INTO langmem_items (id, namespace, key, value, created_at, updated_at, ttl_minutes,"
-    " expires_at, indexed) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s)"
+    " expires_at, indexed, valid_from, valid_until)"
+    " VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s)"
 )
 UPDATE_ITEMS_SQL = (
     "UPDATE langmem_items SET value = %s::jsonb, updated_at = %s, ttl_minutes = %s,"
-    " expires_at = %s, indexed = %s WHERE id = %s"
+    " expires_at = %s, indexed = %s, valid_from = %s, valid_until = %s WHERE id = %s"
 )
 INSERT_VECTORS_SQL = (
     "INSERT INTO langmem_vectors (id, item_id, namespace, path, embedding, tokens)"

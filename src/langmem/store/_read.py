@@ -15,14 +15,16 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 from langgraph.store.base import (
+    NOT_PROVIDED,
     BaseStore,
     GetOp,
     Item,
     ListNamespacesOp,
+    NotProvided,
     Op,
     Result,
     SearchItem,
@@ -30,8 +32,10 @@ from langgraph.store.base import (
     _ensure_refresh,
 )
 
+from langmem.memory import with_event_time
 from langmem.store import _sql
 from langmem.store._ops import importance_of, matches_filter, matches_namespace
+from langmem.store._time import DEFAULT_WINDOW, Bounds, TimeWindow
 from langmem.store.late import TokenVectors, late_scores
 from langmem.store.ranking import (
     KEYWORD_SPAN,
@@ -52,6 +56,10 @@ __all__ = [
     "ExplainedItem",
     "ExplainingStore",
     "Reader",
+    "TimedItem",
+    "TimedSearchItem",
+    "TimedSearchOp",
+    "closed_rows_dropped",
     "by_similarity",
     "dt",
     "explanation_text",
@@ -67,6 +75,7 @@ __all__ = [
     "share_keyword_hits",
     "turn_values",
     "unindexed_tail",
+    "window_of",
 ]
 
 # Namespaces (or filters) of up to this many vectors are scored directly.
@@ -84,13 +93,75 @@ _KEYWORD_SCORED = 80
 RUNNERS_UP = 3
 
 
-class ExplainSearchOp(SearchOp):
+class TimedSearchOp(SearchOp):
+    """A :class:`SearchOp` seeing the memories of a time ``window`` (see
+    :mod:`langmem.store._time`; a plain ``SearchOp`` sees the default window)."""
+
+    window: TimeWindow
+
+    def __new__(cls, *fields: Any, window: TimeWindow = DEFAULT_WINDOW) -> TimedSearchOp:
+        op = super().__new__(cls, *fields)
+        op.window = window
+        return op
+
+
+class ExplainSearchOp(TimedSearchOp):
     """A :class:`SearchOp` whose hits come with explanations (``search(..., explain=True)``)."""
 
-    __slots__ = ()
+
+def window_of(op: SearchOp) -> TimeWindow:
+    """The time window a search op sees."""
+    return op.window if isinstance(op, TimedSearchOp) else DEFAULT_WINDOW
 
 
-class ExplainedItem(SearchItem):
+class TimedItem(Item):
+    """A stored item with its event time: ``valid_from`` (when it happened or began to
+    hold) and ``valid_until`` (when it stopped), ``None`` when unknown / still true;
+    ``dict()`` names them when set."""
+
+    __slots__ = ("valid_from", "valid_until")
+
+    def __init__(
+        self,
+        *,
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
+        **fields: Any,
+    ) -> None:
+        super().__init__(**fields)
+        self.valid_from, self.valid_until = valid_from, valid_until
+
+    def dict(self) -> dict:
+        return _with_times(super().dict(), self.valid_from, self.valid_until)
+
+
+class TimedSearchItem(SearchItem):
+    """A search hit with its event time (as :class:`TimedItem`)."""
+
+    __slots__ = ("valid_from", "valid_until")
+
+    def __init__(
+        self,
+        *args: Any,
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.valid_from, self.valid_until = valid_from, valid_until
+
+    def dict(self) -> dict:
+        return _with_times(super().dict(), self.valid_from, self.valid_until)
+
+
+def _with_times(data: dict, start: datetime | None, end: datetime | None) -> dict:
+    for name, at in (("valid_from", start), ("valid_until", end)):
+        if at is not None:
+            data[name] = at.isoformat()
+    return data
+
+
+class ExplainedItem(TimedSearchItem):
     """A hit of an explained search: ``explanation["parts"]`` (signal -> contribution) add
     up to ``score``; the rest are the raw inputs (cosine, bm25, matched ``terms``, age...),
     and the last hit's ``"runners_up"`` the best candidates ranked below the page."""
@@ -106,7 +177,44 @@ class ExplainedItem(SearchItem):
 
 
 class ExplainingStore(BaseStore):
-    """LangGraph's ``search``/``asearch`` with a keyword-only ``explain``."""
+    """LangGraph's ``search``/``asearch`` with keyword-only ``explain`` and event-time
+    options, and ``put``/``aput`` with keyword-only ``valid_from``/``valid_until``.
+
+    Event times travel in the value (``memory.TIME_FIELDS``), so that history,
+    revert, export and import keep them with no second path; ``put(...,
+    valid_from=...)`` only sets those fields, and LangGraph's signature stays as is.
+    """
+
+    def put(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: Mapping[str, Any],
+        index: Literal[False] | list[str] | None = None,
+        *,
+        ttl: float | None | NotProvided = NOT_PROVIDED,
+        valid_from: datetime | str | None = None,
+        valid_until: datetime | str | None = None,
+    ) -> None:
+        """LangGraph's ``put``; ``valid_from``/``valid_until`` (datetimes or ISO 8601)
+        set when what ``value`` records happened or held, and when it stopped."""
+        value = _timed(value, valid_from, valid_until)
+        super().put(namespace, key, value, index, ttl=ttl)
+
+    async def aput(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: Mapping[str, Any],
+        index: Literal[False] | list[str] | None = None,
+        *,
+        ttl: float | None | NotProvided = NOT_PROVIDED,
+        valid_from: datetime | str | None = None,
+        valid_until: datetime | str | None = None,
+    ) -> None:
+        """LangGraph's ``aput`` with ``put``'s event times."""
+        value = _timed(value, valid_from, valid_until)
+        await super().aput(namespace, key, value, index, ttl=ttl)
 
     def search(
         self,
@@ -119,18 +227,30 @@ class ExplainingStore(BaseStore):
         offset: int = 0,
         refresh_ttl: bool | None = None,
         explain: bool = False,
+        as_of: datetime | str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        include_closed: bool = False,
     ) -> list[SearchItem]:
-        """LangGraph's ``search``; ``explain=True`` returns :class:`ExplainedItem` s."""
-        if not explain:
-            return super().search(
-                namespace_prefix,
-                query=query,
-                filter=filter,
-                limit=limit,
-                offset=offset,
-                refresh_ttl=refresh_ttl,
-            )
-        op = self._explained(namespace_prefix, query, filter, limit, offset, refresh_ttl)
+        """LangGraph's ``search``, whose hits carry their event times (:class:`TimedSearchItem`).
+
+        ``explain=True`` returns :class:`ExplainedItem` s. By event time (datetimes or
+        ISO 8601; see :mod:`langmem.store._time`): by default memories closed by now
+        (``valid_until`` passed) are left out; ``as_of`` gives what was true then
+        (started by it, record time standing in for an unknown start, and not ended
+        by it) and ranks recency from it; ``since``/``until`` keep what happened in
+        ``[since, until)``, closed or not; ``include_closed`` adds closed ones.
+        """
+        op = self._search_op(
+            namespace_prefix,
+            query,
+            filter,
+            limit,
+            offset,
+            refresh_ttl,
+            explain,
+            TimeWindow.of(as_of, since, until, include_closed),
+        )
         return cast(list[SearchItem], self.batch([op])[0])
 
     async def asearch(
@@ -144,21 +264,25 @@ class ExplainingStore(BaseStore):
         offset: int = 0,
         refresh_ttl: bool | None = None,
         explain: bool = False,
+        as_of: datetime | str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        include_closed: bool = False,
     ) -> list[SearchItem]:
-        """LangGraph's ``asearch``; ``explain=True`` returns :class:`ExplainedItem` s."""
-        if not explain:
-            return await super().asearch(
-                namespace_prefix,
-                query=query,
-                filter=filter,
-                limit=limit,
-                offset=offset,
-                refresh_ttl=refresh_ttl,
-            )
-        op = self._explained(namespace_prefix, query, filter, limit, offset, refresh_ttl)
+        """LangGraph's ``asearch`` with ``search``'s options."""
+        op = self._search_op(
+            namespace_prefix,
+            query,
+            filter,
+            limit,
+            offset,
+            refresh_ttl,
+            explain,
+            TimeWindow.of(as_of, since, until, include_closed),
+        )
         return cast(list[SearchItem], (await self.abatch([op]))[0])
 
-    def _explained(
+    def _search_op(
         self,
         namespace_prefix: tuple[str, ...],
         query: str | None,
@@ -166,10 +290,23 @@ class ExplainingStore(BaseStore):
         limit: int,
         offset: int,
         refresh_ttl: bool | None,
-    ) -> ExplainSearchOp:
-        """The op of an explained search (what both entry points batch)."""
+        explain: bool,
+        window: TimeWindow,
+    ) -> SearchOp:
+        """The op of a search (what both entry points batch)."""
+        fields = (namespace_prefix, filter, limit, offset, query)
         refresh = _ensure_refresh(self.ttl_config, refresh_ttl)
-        return ExplainSearchOp(namespace_prefix, filter, limit, offset, query, refresh)
+        if explain:
+            return ExplainSearchOp(*fields, refresh, window=window)
+        if window != DEFAULT_WINDOW:
+            return TimedSearchOp(*fields, refresh, window=window)
+        return SearchOp(*fields, refresh)
+
+
+def _timed(value: Any, start: datetime | str | None, end: datetime | str | None) -> Any:
+    if (start is None and end is None) or not isinstance(value, Mapping):
+        return value
+    return with_event_time(value, start, end)
 
 
 def explanation_text(hit: Item | Mapping[str, Any]) -> str:
@@ -227,18 +364,24 @@ class Reader:
         now: int,
     ) -> list[SearchItem]:
         explained: dict[int, dict] | None = {} if isinstance(op, ExplainSearchOp) else None
+        period = window_of(op)
+        bounds = period.bounds(now)
         match = fts_query(op.query) if op.query and self.keyword else None
         if query_vector is None and match is None:
             if op.query and self.keyword:
                 return []  # only stopwords: nothing to match
-            return self._scan(db, op, now, explained)
+            return self._scan(db, op, now, bounds, explained)
         allowed = None
-        if op.filter:
-            allowed = [row[0] for row in self._filtered(db, op.namespace_prefix, op.filter, now)]
+        closed: set[int] = set()
+        if op.filter or period.restricts:
+            prefix = op.namespace_prefix
+            allowed = [row[0] for row in self._filtered(db, prefix, op.filter, now, bounds)]
             if not allowed:
                 return []
+        elif bounds.ended_after is not None:
+            closed = {row[0] for row in db.execute(*_sql.closed_ids_sql(op.namespace_prefix, now))}
         # Fusion needs each retriever's candidates; pure similarity needs only the page.
-        pool = op.limit + op.offset
+        pool = op.limit + op.offset + len(closed)
         if not self.vector_only:
             pool = max(self.weights.candidates, pool)
         q = None if query_vector is None else np.asarray(query_vector, dtype=np.float32)
@@ -274,6 +417,7 @@ class Reader:
         )
         if ids := [i for i in dict.fromkeys([*vec_hits, *kw_hits]) if i not in rows]:
             rows.update((row[0], row) for row in db.execute(*_sql.items_by_id_sql(ids, now)))
+        rows = closed_rows_dropped(rows, closed)
         scored: list[tuple[tuple, float | None]] = []  # the unindexed tail scores None
         if self.vector_only:
             scored += by_similarity(rows, vec_hits, explained)
@@ -288,7 +432,7 @@ class Reader:
                 rows, values, turns, vec_hits, kw_hits, late, self.weights, op, now, explained
             )
         if len(scored) < op.offset + op.limit:  # as InMemoryStore: unindexed items come last
-            tail = db.execute(*_sql.unindexed_sql(op.namespace_prefix, now))
+            tail = db.execute(*_sql.unindexed_sql(op.namespace_prefix, now, bounds))
             scored += unindexed_tail(tail, op)
         page = scored[op.offset : op.offset + op.limit]
         if page and self.record_access:
@@ -457,13 +601,20 @@ class Reader:
         return best
 
     def _scan(
-        self, db: sqlite3.Connection, op: SearchOp, now: int, explained: dict | None = None
+        self,
+        db: sqlite3.Connection,
+        op: SearchOp,
+        now: int,
+        bounds: Bounds,
+        explained: dict | None = None,
     ) -> list[SearchItem]:
         if op.filter:
-            rows = list(self._filtered(db, op.namespace_prefix, op.filter, now))
+            rows = list(self._filtered(db, op.namespace_prefix, op.filter, now, bounds))
             rows = rows[op.offset : op.offset + op.limit]
         else:
-            sql, params = _sql.scan_sql(op.namespace_prefix, now, op.limit, op.offset)
+            sql, params = _sql.scan_sql(
+                op.namespace_prefix, now, op.limit, op.offset, bounds=bounds
+            )
             rows = db.execute(sql, params).fetchall()
         if op.refresh_ttl and self.record_access:
             for row in rows:
@@ -472,10 +623,15 @@ class Reader:
         return search_items([(row, None) for row in rows], None, explained)
 
     def _filtered(
-        self, db: sqlite3.Connection, prefix: tuple[str, ...], filter: dict, now: int
+        self,
+        db: sqlite3.Connection,
+        prefix: tuple[str, ...],
+        filter: dict | None,
+        now: int,
+        bounds: Bounds | None = None,
     ) -> Iterator[tuple]:
-        for row in db.execute(*_sql.scan_sql(prefix, now, filter=filter)):
-            if matches_filter(json.loads(row[3]), filter):
+        for row in db.execute(*_sql.scan_sql(prefix, now, filter=filter, bounds=bounds)):
+            if not filter or matches_filter(json.loads(row[3]), filter):
                 yield row
 
     def _list_namespaces(
@@ -522,6 +678,12 @@ def _ranked(best: dict[int, float], pool: int) -> dict[int, tuple[int, float]]:
     return {item: (r, sim) for r, (item, sim) in enumerate(list(best.items())[:pool])}
 
 
+def closed_rows_dropped(rows: dict[int, tuple], closed: set[int]) -> dict[int, tuple]:
+    """The candidate ``rows`` but the ``closed`` ones (what a default search leaves out;
+    the search widened its pool by their number, so its page stays full)."""
+    return {i: row for i, row in rows.items() if i not in closed} if closed else rows
+
+
 def _candidate(
     row: tuple,
     value: Any,
@@ -545,6 +707,7 @@ def _candidate(
         late=late[0] if late else None,
         late_window=late[1] if late else None,
         speaker=speaker_of(value),
+        valid_from=dt(row[9]) if row[9] is not None else None,
     )
 
 
@@ -633,7 +796,7 @@ def fuse(
     if weights.speaker and op.query:
         candidates = name_speakers(candidates, op.query)
     top = 0 if explained is None else op.offset + op.limit + RUNNERS_UP
-    scored = ranked(candidates, weights, dt(now), explain=top)
+    scored = ranked(candidates, weights, dt(now), explain=top, as_of=window_of(op).as_of)
     for c, _, why in scored[:top]:
         assert explained is not None and why is not None
         explained[c.rowid] = {**why, "terms": matched_terms(op.query or "", values[c.rowid])}
@@ -681,7 +844,10 @@ def search_items(
     end = len(scored) if op is None else op.offset + op.limit
     page = scored[0 if op is None else op.offset : end]
     if explained is None:
-        return [SearchItem(**_fields(row), score=None if s is None else float(s)) for row, s in page]
+        return [
+            TimedSearchItem(**_fields(row), score=None if s is None else float(s))
+            for row, s in page
+        ]
     items = [
         ExplainedItem(
             **_fields(row),
@@ -702,7 +868,7 @@ def search_items(
 
 
 def item_from_row(row: tuple) -> Item:
-    return Item(**_fields(row))
+    return TimedItem(**_fields(row))
 
 
 def _fields(row: tuple) -> dict[str, Any]:
@@ -712,6 +878,8 @@ def _fields(row: tuple) -> dict[str, Any]:
         namespace=_sql.ns_tuple(row[1]),
         created_at=dt(row[4]),
         updated_at=dt(row[5]),
+        valid_from=None if row[9] is None else dt(row[9]),
+        valid_until=None if row[10] is None else dt(row[10]),
     )
 
 

@@ -13,12 +13,17 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from langmem.store._time import Bounds
+
 Sql = tuple[str, tuple[Any, ...]]
 
 ITEM_COLUMNS = (
-    "id, namespace, key, value, created_at, updated_at, accessed_at, access_count, ttl_minutes"
+    "id, namespace, key, value, created_at, updated_at, accessed_at, access_count, ttl_minutes,"
+    " valid_from, valid_until"
 )
 LIVE = "(expires_at IS NULL OR expires_at > ?)"
+# An item's event start: when it happened if known, else when it was recorded.
+EVENT_START = "coalesce(valid_from, created_at)"
 
 
 def ns_text(namespace: Sequence[str]) -> str:
@@ -51,24 +56,56 @@ def get_sql(namespace: Sequence[str], key: str, now: int) -> Sql:
     )
 
 
+def time_clause(bounds: Bounds | None) -> Sql:
+    """The items inside a search's time window (:class:`~langmem.store._time.Bounds`);
+    always true for ``None``."""
+    if bounds is None:
+        return "1", ()
+    clauses: list[str] = []
+    params: list[int] = []
+    for test, at in (
+        (f"{EVENT_START} <= ?", bounds.started_by),
+        (f"{EVENT_START} >= ?", bounds.since),
+        (f"{EVENT_START} < ?", bounds.until),
+        ("(valid_until IS NULL OR valid_until > ?)", bounds.ended_after),
+    ):
+        if at is not None:
+            clauses.append(test)
+            params.append(at)
+    return (" AND ".join(clauses) or "1"), tuple(params)
+
+
 def scan_sql(
     prefix: Sequence[str],
     now: int,
     limit: int = -1,
     offset: int = 0,
     filter: dict[str, Any] | None = None,
+    bounds: Bounds | None = None,
 ) -> Sql:
-    """Live items under ``prefix``, most recently updated first.
+    """Live items under ``prefix`` inside the time window ``bounds``, most recently
+    updated first.
 
     With ``filter``, only its plain top-level equalities become SQL (a coarse
     pre-filter); the caller still checks the full filter on each row.
     """
     where, params = prefix_clause(prefix)
     eq_where, eq_params = equality_prefilter(filter or {})
+    time_where, time_params = time_clause(bounds)
     return (
         f"SELECT {ITEM_COLUMNS} FROM items WHERE {where} AND {LIVE} AND {eq_where}"
-        " ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?",
-        (*params, now, *eq_params, limit, offset),
+        f" AND {time_where} ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?",
+        (*params, now, *eq_params, *time_params, limit, offset),
+    )
+
+
+def closed_ids_sql(prefix: Sequence[str], now: int) -> Sql:
+    """Ids of the items under ``prefix`` whose event time ended by ``now`` (what a
+    default search leaves out)."""
+    where, params = prefix_clause(prefix)
+    return (
+        f"SELECT id FROM items WHERE valid_until IS NOT NULL AND valid_until <= ? AND {where}",
+        (now, *params),
     )
 
 
@@ -106,13 +143,15 @@ def equality_prefilter(filter: dict[str, Any]) -> Sql:
     return (" AND ".join(clauses) or "1"), tuple(params)
 
 
-def unindexed_sql(prefix: Sequence[str], now: int) -> Sql:
-    """Live items under ``prefix`` with nothing indexed, newest updated first."""
+def unindexed_sql(prefix: Sequence[str], now: int, bounds: Bounds | None = None) -> Sql:
+    """Live items under ``prefix`` with nothing indexed, inside ``bounds``, newest
+    updated first."""
     where, params = prefix_clause(prefix)
+    time_where, time_params = time_clause(bounds)
     return (
         f"SELECT {ITEM_COLUMNS} FROM items WHERE indexed = 0 AND {where} AND {LIVE}"
-        " ORDER BY updated_at DESC, id DESC",
-        (*params, now),
+        f" AND {time_where} ORDER BY updated_at DESC, id DESC",
+        (*params, now, *time_params),
     )
 
 
@@ -268,11 +307,11 @@ NEXT_IDS_SQL = (
 # Bulk writes (``executemany``; rows from ``_ops.plan_writes``).
 INSERT_ITEMS_SQL = (
     "INSERT INTO items (id, namespace, key, value, created_at, updated_at, ttl_minutes,"
-    " expires_at, indexed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " expires_at, indexed, valid_from, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 UPDATE_ITEMS_SQL = (
-    "UPDATE items SET value = ?, updated_at = ?, ttl_minutes = ?, expires_at = ?, indexed = ?"
-    " WHERE id = ?"
+    "UPDATE items SET value = ?, updated_at = ?, ttl_minutes = ?, expires_at = ?, indexed = ?,"
+    " valid_from = ?, valid_until = ? WHERE id = ?"
 )
 INSERT_FTS_SQL = "INSERT INTO items_fts (rowid, text) VALUES (?, ?)"
 INSERT_VECTORS_SQL = (

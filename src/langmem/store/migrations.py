@@ -112,6 +112,19 @@ def m006_history_versions(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m007_event_time(db: sqlite3.Connection) -> None:
+    # When a memory happened or held (event time, µs; NULL: unknown), beside its record
+    # times; copied from the value's "valid_from"/"valid_until" by every write. Indexed
+    # as searches read them: the event start (record time standing in), and the ends.
+    db.execute("ALTER TABLE items ADD COLUMN valid_from INTEGER")
+    db.execute("ALTER TABLE items ADD COLUMN valid_until INTEGER")
+    db.execute("CREATE INDEX items_event_start ON items (coalesce(valid_from, created_at))")
+    db.execute(
+        "CREATE INDEX items_valid_until ON items (valid_until) WHERE valid_until IS NOT NULL"
+    )
+
+
 def applied(db: sqlite3.Connection) -> list[str]:
     """Names of the migrations already applied, in order (read-only)."""
     exists = db.execute(

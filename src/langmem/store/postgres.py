@@ -18,9 +18,10 @@ Concurrency: writes (puts, TTL sweeps, erasure, restore) take a transaction-leve
 advisory lock of the schema before reading the rows they replace, so writers in
 any number of processes apply in one serial order (no lost update; history
 entries chain). Reads take no lock; the access statistics a search records skip
-rows a writer holds (``FOR UPDATE SKIP LOCKED``). A search is four round trips:
-begin, the keyword and vector searches pipelined (both return their items' rows),
-the access update, commit. A batch adding at least ``_pg.BULK_BUILD``
+rows a writer holds (``FOR UPDATE SKIP LOCKED``). A search is five round trips:
+begin, the ids of closed memories it leaves out (an index lookup; an ``as_of`` or
+time-range search reads the ids inside its window instead, as a filter's), the keyword
+and vector searches pipelined (both return their items' rows), the access update, commit. A batch adding at least ``_pg.BULK_BUILD``
 vectors to an empty store builds the HNSW index after loading them (several times
 faster than graph inserts; searches wait for that transaction).
 
@@ -77,6 +78,7 @@ from langmem.store._read import (
     ExplainSearchOp,
     _ranked,
     by_similarity,
+    closed_rows_dropped,
     fuse,
     item_from_row,
     keyword_window,
@@ -89,8 +91,10 @@ from langmem.store._read import (
     share_keyword_hits,
     turn_values,
     unindexed_tail,
+    window_of,
 )
 from langmem.store._sql import ns_text, ns_tuple
+from langmem.store._time import Bounds
 from langmem.store.history import (
     Accesses,
     HistoryEntry,
@@ -512,19 +516,25 @@ class _PostgresBase(ExplainingStore):
         self, op: SearchOp, query_vector: Any, query_tokens: TokenVectors | None, now: int
     ) -> Flow:
         explained: dict[int, dict] | None = {} if isinstance(op, ExplainSearchOp) else None
+        period = window_of(op)
+        bounds = period.bounds(now)
         terms = query_terms(op.query) if op.query and self._keyword else []
         if query_vector is None and not terms:
             if op.query and self._keyword:
                 return []  # only stopwords: nothing to match
-            return (yield from self._scan_flow(op, now, explained))
+            return (yield from self._scan_flow(op, now, bounds, explained))
         prefix = op.namespace_prefix
         allowed = None
-        if op.filter:
-            allowed = [row[0] for row in (yield from self._filtered_flow(prefix, op.filter, now))]
+        closed: set[int] = set()
+        if op.filter or period.restricts:
+            rows = yield from self._filtered_flow(prefix, op.filter, now, bounds)
+            allowed = [row[0] for row in rows]
             if not allowed:
                 return []
+        elif bounds.ended_after is not None:
+            closed = {row[0] for row in (yield _Sql(*_pg.closed_ids_sql(prefix, now)))}
         vector_only = self.search_mode == "vector"
-        pool = op.limit + op.offset
+        pool = op.limit + op.offset + len(closed)
         if not vector_only:
             pool = max(self.ranking.candidates, pool)
         # One round trip for the vector and the keyword searches (pipelined), which
@@ -552,7 +562,9 @@ class _PostgresBase(ExplainingStore):
                 near += yield _Sql(*_pg.items_by_id_sql(window, now))
             kw_hits = share_keyword_hits(kw_hits, near, prefix, allowed, share, pool)
             found.update((row[0], row) for row in near)
-        rows = {i: found[i] for i in dict.fromkeys([*vec_hits, *kw_hits])}
+        rows = closed_rows_dropped(
+            {i: found[i] for i in dict.fromkeys([*vec_hits, *kw_hits])}, closed
+        )
         if vector_only:
             scored = by_similarity(rows, vec_hits, explained)
         else:
@@ -565,7 +577,7 @@ class _PostgresBase(ExplainingStore):
             )
         ranked: list[tuple[tuple, float | None]] = list(scored)
         if len(ranked) < op.offset + op.limit:  # as InMemoryStore: unindexed items come last
-            ranked += unindexed_tail((yield _Sql(*_pg.unindexed_sql(prefix, now))), op)
+            ranked += unindexed_tail((yield _Sql(*_pg.unindexed_sql(prefix, now, bounds))), op)
         page = ranked[op.offset : op.offset + op.limit]
         if page:
             yield _Sql(*_pg.touch_sql([row[0] for row, _ in page], now, op.refresh_ttl))
@@ -589,20 +601,25 @@ class _PostgresBase(ExplainingStore):
         assert index is not None  # late interaction needs an embedder, so an index
         return late_from_rows(query, ids, turns, window, token_rows, index["dims"])
 
-    def _scan_flow(self, op: SearchOp, now: int, explained: dict | None = None) -> Flow:
+    def _scan_flow(
+        self, op: SearchOp, now: int, bounds: Bounds, explained: dict | None = None
+    ) -> Flow:
         if op.filter:
-            rows = yield from self._filtered_flow(op.namespace_prefix, op.filter, now)
+            rows = yield from self._filtered_flow(op.namespace_prefix, op.filter, now, bounds)
             rows = rows[op.offset : op.offset + op.limit]
         else:
-            rows = yield _Sql(*_pg.scan_sql(op.namespace_prefix, now, op.limit, op.offset))
+            sql = _pg.scan_sql(op.namespace_prefix, now, op.limit, op.offset, bounds=bounds)
+            rows = yield _Sql(*sql)
         expiring = [row[0] for row in rows if row[8] is not None]
         if op.refresh_ttl and expiring:
             yield _Sql(*_pg.refresh_ttl_sql(expiring, now))
         return search_items([(row, None) for row in rows], None, explained)
 
-    def _filtered_flow(self, prefix: tuple[str, ...], filter: dict, now: int) -> Flow:
-        rows = yield _Sql(*_pg.scan_sql(prefix, now, filter=filter))
-        return [row for row in rows if matches_filter(json.loads(row[3]), filter)]
+    def _filtered_flow(
+        self, prefix: tuple[str, ...], filter: dict | None, now: int, bounds: Bounds | None = None
+    ) -> Flow:
+        rows = yield _Sql(*_pg.scan_sql(prefix, now, filter=filter, bounds=bounds))
+        return [row for row in rows if not filter or matches_filter(json.loads(row[3]), filter)]
 
     def _history_flow(self, namespace: tuple[str, ...], key: str) -> Flow:
         _check_namespace(namespace)

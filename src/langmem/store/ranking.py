@@ -92,6 +92,15 @@ class RankingWeights:
     query ("What did Caroline ..." and ``{"role": "Caroline", ...}``).
     Both act on turns only, so stores of extracted memories rank as without them.
 
+    ``event_recency`` (default 0.1) and ``event_half_life_days`` (365): a memory whose
+    event time is known (``valid_from``: when it happened or began to hold) gets, in
+    place of the record-time recency above, ``event_recency * 0.5 ** (days from
+    valid_from to now / event_half_life_days)``: of the versions of a fact the latest
+    ranks higher, however long ago they were all recorded (an import of old logs). A
+    search ``as_of`` a time counts every age back from then instead of now. 0 turns it
+    off: record time for all. Measured on LOCOMO (each turn dated by its session) and on
+    a set of facts that changed (``bench/temporal.py``).
+
     ``store.search(..., explain=True)`` shows each signal's part of a hit's score
     (:func:`ranked`).
     """
@@ -108,15 +117,17 @@ class RankingWeights:
     late_interaction: float | None = None
     keyword_neighbours: float = 0.5
     speaker: float = 0.5
+    event_recency: float = 0.1
+    event_half_life_days: float = 365.0
 
     def __post_init__(self) -> None:
         if self.fusion not in ("score", "rrf"):
             raise ValueError(f"fusion must be 'score' or 'rrf', got {self.fusion!r}")
-        if self.half_life_days <= 0 or self.candidates <= 0:
-            raise ValueError("half_life_days and candidates must be positive")
+        if self.half_life_days <= 0 or self.candidates <= 0 or not self.event_half_life_days > 0:
+            raise ValueError("half_life_days, event_half_life_days and candidates must be positive")
         if not 0.0 <= self.neighbours <= 1.0:
             raise ValueError(f"neighbours must be within [0, 1], got {self.neighbours!r}")
-        for name in ("keyword_neighbours", "speaker"):
+        for name in ("keyword_neighbours", "speaker", "event_recency"):
             if not getattr(self, name) >= 0:  # NaN too
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.late_interaction is not None and not self.late_interaction >= 0:  # NaN too
@@ -149,6 +160,7 @@ class Candidate:
     late_window: float | None = None  # the same over the item and its adjacent items
     speaker: str | None = None  # who said it (speaker_of), for a turn
     named: bool = False  # the query names its speaker (name_speakers)
+    valid_from: datetime | None = None  # when it happened, if known (event time)
 
 
 def rank(
@@ -164,11 +176,15 @@ def ranked(
     now: datetime,
     *,
     explain: int = 0,
+    as_of: datetime | None = None,
 ) -> list[tuple[Candidate, float, dict[str, Any] | None]]:
     """:func:`rank` with the explanation of the best ``explain`` scores (else ``None``):
     ``"parts"`` (signal -> contribution, the non-zero ones, adding up to the score) and
-    the raw inputs behind them."""
+    the raw inputs behind them. ``as_of``: the time recency counts back from (the
+    search's; see ``RankingWeights.event_recency``)."""
     w = weights
+    now = as_of or now
+    events = now if w.event_recency else None  # event ages count back from the same time
     if w.fusion == "rrf":
         unit = 1.0 / (w.rrf_k + 1)
         norms: dict[str, float] = {}
@@ -193,7 +209,7 @@ def ranked(
             0.0 if c.importance is None else unit * w.importance * min(max(c.importance, 0.0), 1.0)
             for c in candidates
         ],
-        "recency": [unit * w.recency * _strength(c, w, now) for c in candidates],
+        "recency": [unit * _recency(c, w, now, events) for c in candidates],
     }
     scores = [sum(parts) for parts in zip(*columns.values())]
     if w.neighbours:
@@ -209,7 +225,9 @@ def ranked(
         (
             candidates[i],
             scores[i],
-            _explanation(candidates[i], {k: col[i] for k, col in columns.items()}, norms, now)
+            _explanation(
+                candidates[i], {k: col[i] for k, col in columns.items()}, norms, now, events
+            )
             if r < explain
             else None,
         )
@@ -218,7 +236,11 @@ def ranked(
 
 
 def _explanation(
-    c: Candidate, parts: dict[str, float], norms: dict[str, float], now: datetime
+    c: Candidate,
+    parts: dict[str, float],
+    norms: dict[str, float],
+    now: datetime,
+    events: datetime | None,
 ) -> dict[str, Any]:
     """The raw inputs of ``c``'s score next to its non-zero ``parts``."""
     out: dict[str, Any] = {"parts": {k: v for k, v in parts.items() if v}}
@@ -238,9 +260,9 @@ def _explanation(
         out["maxsim_window"] = c.late_window
     if c.importance is not None:
         out["importance"] = c.importance
-    seen = c.accessed_at or c.created_at
-    if seen is not None:
-        out["age_days"] = max((now - seen).total_seconds(), 0.0) / 86400
+    age = _age_days(c, now, events)
+    if age is not None:
+        out["event_age_days" if _by_event(c, events) else "age_days"] = age
     out["accesses"] = c.access_count
     if c.turn:
         out |= {"turn": True, "speaker": c.speaker, "speaker_named": c.named}
@@ -307,7 +329,8 @@ def name_speakers(candidates: Sequence[Candidate], query: str) -> list[Candidate
     of the query) marked ``named``: what ``RankingWeights.speaker`` rewards."""
     words = set(_TERM.findall(query.lower()))
     return [
-        replace(c, named=True) if c.speaker and words.issuperset(_TERM.findall(c.speaker) or [""])
+        replace(c, named=True)
+        if c.speaker and words.issuperset(_TERM.findall(c.speaker) or [""])
         else c
         for c in candidates
     ]
@@ -340,13 +363,34 @@ def _rrf_term(weight: float, rank: int | None, k: float) -> float:
     return 0.0 if rank is None else weight / (k + rank + 1)
 
 
-def _strength(c: Candidate, w: RankingWeights, now: datetime) -> float:
-    """Recency and use: ``0.5 ** (age / half-life) * (1 + ln(1 + accesses)) / 2``, at most 1."""
+def _recency(c: Candidate, w: RankingWeights, now: datetime, events: datetime | None) -> float:
+    """By event time where known: ``event_recency * 0.5 ** (age / event half-life)``; else
+    recency and use: ``recency * 0.5 ** (age / half-life) * (1 + ln(1 + accesses)) / 2``
+    (that product at most 1)."""
+    age_days = _age_days(c, now, events)
+    if age_days is None:
+        return 0.0
+    if _by_event(c, events):
+        return w.event_recency * 0.5 ** (age_days / w.event_half_life_days)
+    strength = 0.5 ** (age_days / w.half_life_days) * (1 + math.log1p(c.access_count)) / 2
+    return w.recency * min(strength, 1.0)
+
+
+def _by_event(c: Candidate, events: datetime | None) -> bool:
+    """Whether ``c``'s recency counts by its event time (``events``: the reference)."""
+    return events is not None and c.valid_from is not None
+
+
+def _age_days(c: Candidate, now: datetime, events: datetime | None) -> float | None:
+    """Days since ``c`` happened (before ``events``) where known, else since its last
+    use or record (before ``now``); ``None`` without any time."""
+    if _by_event(c, events):
+        assert events is not None and c.valid_from is not None
+        return max((events - c.valid_from).total_seconds(), 0.0) / 86400
     seen = c.accessed_at or c.created_at
     if seen is None:
-        return 0.0
-    age_days = max((now - seen).total_seconds(), 0.0) / 86400
-    return min(0.5 ** (age_days / w.half_life_days) * (1 + math.log1p(c.access_count)) / 2, 1.0)
+        return None
+    return max((now - seen).total_seconds(), 0.0) / 86400
 
 
 def _late(c: Candidate, w: RankingWeights) -> float:

@@ -24,6 +24,11 @@ come from and go to stores with ``accesses()`` (``SQLiteStore``,
 ``PostgresStore``), so a restored store ranks as the original did. An import
 commits in chunks and skips records already imported unchanged, so an
 interrupted import is finished by running it again.
+
+Event times (when a memory happened or held, and when it stopped) travel in the
+values (``valid_from``/``valid_until``, :mod:`langmem.memory`), so every record and
+history entry carries them and an import gives the target store the same event
+times, indexed; closed memories (those that stopped being true) are exported too.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from langgraph.store.base import BaseStore, GetOp, Item, PutOp, validate_op_name
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from langmem.store._open import embedder_name
+from langmem.store._read import ExplainingStore
 from langmem.store.history import Accesses, HistoryEntry, recording_origin
 
 __all__ = [
@@ -191,7 +197,11 @@ def export_items(
     accesses: Accesses = {}
     if callable(getattr(store, "accesses", None)):
         accesses = cast(_KeepsAccesses, store).accesses(namespace)
-    while page := store.search(namespace, limit=PAGE, offset=len(items), refresh_ttl=False):
+    # Our stores leave closed memories out of a search unless asked.
+    closed: dict[str, Any] = {"include_closed": True} if isinstance(store, ExplainingStore) else {}
+    while page := store.search(
+        namespace, limit=PAGE, offset=len(items), refresh_ttl=False, **closed
+    ):
         items += page
         if len(page) < PAGE:
             break
