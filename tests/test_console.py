@@ -194,6 +194,39 @@ def test_a_bad_or_stale_edit_changes_nothing(store):
     assert store.get(ALICE, "nope") is None
 
 
+def test_event_time_shows_closed_memories_and_searches_as_of(store):
+    carol = ("users", "carol")
+    store.put(carol, "paris", {"content": "Carol lives in Paris", "superseded_by": "berlin"},
+              valid_from="2018-03-01", valid_until="2021-06-15")
+    store.put(carol, "berlin", {"content": "Carol lives in Berlin", "supersedes": "paris"},
+              valid_from="2021-06-15", valid_until="2024-01-10")
+    store.put(carol, "rome", {"content": "Carol lives in Rome"}, valid_from="2024-01-10")
+    web = client(store)
+    table = web.get("/namespace", params=[("ns", "users"), ("ns", "carol")])
+    assert "Carol lives in Paris" in table.text and "Carol lives in Berlin" in table.text
+    assert "held 2018-03-01 → 2021-06-15 (closed)" in table.text
+    assert "held 2024-01-10 → now</div>" in table.text
+    where = '["users", "carol"]'
+
+    def found(**extra) -> list[str]:
+        page = web.get("/search", params={"q": "where does Carol live", "where": where, **extra})
+        assert page.status_code == 200, page.text
+        return re.findall(r"Carol lives in (\w+)</a>", page.text)
+
+    assert found() == ["Rome"]  # what is true now
+    assert found(as_of="2020-01-01") == ["Paris"]
+    assert found(as_of="2022-05-01T12:00:00+02:00") == ["Berlin"]
+    bad = web.get("/search", params={"q": "Carol", "where": where, "as_of": "last spring"})
+    assert bad.status_code == 400 and "ISO 8601" in bad.text
+    page = web.get("/memory", params=[("ns", "users"), ("ns", "carol"), ("key", "paris")])
+    assert "2018-03-01 → 2021-06-15" in page.text and "Superseded by" in page.text
+    assert 'key=berlin"' in page.text
+    gone = web.post("/namespace/erase", data={"ns": ["users", "carol"], "confirm": "users/carol"},
+                    headers=SAME)
+    assert gone.status_code == 200 and "Erased 3 memories" in gone.text
+    assert store.search(carol, include_closed=True) == []
+
+
 def test_erase_needs_the_namespace_typed(store):
     web = client(store)
     wrong = web.post("/namespace/erase", data={"ns": ["users", "bob"], "confirm": "users"}, headers=SAME)

@@ -83,6 +83,14 @@ def test_cli_search_include_closed(tmp_path):
     assert keys() == {"new"}
     assert keys("--include-closed") == {"old", "new"}
     assert keys("--as-of", "2020-06-01") == {"old"}
+    listed = json.loads(langmem("list", "n", "--json", *db).stdout)
+    assert [item["key"] for item in listed] == ["new"]
+    listed = json.loads(langmem("list", "n", "--json", "--include-closed", *db).stdout)
+    assert {item["key"] for item in listed} == {"old", "new"}
+    langmem("delete", "n", "new", *db)  # only a closed memory is left: erase still finds it
+    erased = langmem("erase", "n", "--yes", *db)
+    assert "erased 1 memory" in erased.stdout.lower(), erased.stdout
+    assert json.loads(langmem("list", "n", "--json", "--include-closed", *db).stdout) == []
 
 
 def test_the_new_options_have_help():

@@ -109,6 +109,9 @@ Key = Annotated[str, typer.Argument(help="Key of the memory in its namespace.")]
 Importance = Annotated[
     float | None, typer.Option(min=0.0, max=1.0, help="Importance in [0, 1].")
 ]
+IncludeClosed = Annotated[
+    bool, typer.Option("--include-closed", help="Also memories that stopped being true.")
+]
 DEFAULT_DB = Path("langmem.sqlite")
 
 
@@ -652,9 +655,7 @@ def search(
     until: Annotated[
         str | None, typer.Option(help=f"Only what happened before: {_TIME_HELP}.")
     ] = None,
-    include_closed: Annotated[
-        bool, typer.Option("--include-closed", help="Also memories that stopped being true.")
-    ] = False,
+    include_closed: IncludeClosed = False,
 ) -> None:
     """Search memories related to QUERY. Searches the namespace and those below it.
     Memories that stopped being true are left out unless asked for by time."""
@@ -695,10 +696,17 @@ def list_(
     limit: Annotated[int, typer.Option(min=1, help="How many memories to show.")] = 20,
     offset: Annotated[int, typer.Option(min=0, help="How many to skip (paging).")] = 0,
     as_json: Json = False,
+    include_closed: IncludeClosed = False,
 ) -> None:
     """List the memories of a namespace, newest first. Includes those below it."""
     with _store(db, embed, read=True) as store:
-        items = store.search(_ns(namespace), limit=limit, offset=offset, refresh_ttl=False)
+        items = store.search(
+            _ns(namespace),
+            limit=limit,
+            offset=offset,
+            refresh_ttl=False,
+            include_closed=include_closed,
+        )
     if as_json:
         _echo_json([item.dict() for item in items])
         return
@@ -821,7 +829,7 @@ def erase(
             if not held:
                 raise _fail(f"no memory {key!r} in {namespace}: nothing to erase", NOT_FOUND)
         else:
-            held = bool(store.search(ns, limit=1, refresh_ttl=False))
+            held = bool(store.search(ns, limit=1, refresh_ttl=False, include_closed=True))
         if held and not yes:
             typer.confirm(f"Erase {target}?", abort=True)
         count = store.erase(ns, key)  # with no memory held, only deleted ones' history goes

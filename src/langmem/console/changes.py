@@ -80,7 +80,7 @@ def erase(console: Console, request: Request, params: Mapping[str, Any]) -> Resp
             f"To erase it, type the namespace's name, {shown(namespace)}, in the confirmation"
             " box. Nothing was erased.",
         )
-    if not console.store.search(namespace, limit=1, refresh_ttl=False):
+    if not console.store.search(namespace, limit=1, refresh_ttl=False, include_closed=True):
         raise HTTPException(404, f"No memories under {shown(namespace)}: nothing to erase.")
     count = console.keeping.erase(namespace)
     return back("/", (), done="erased", n=count)

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
+from langmem.store._read import ExplainingStore
 from langmem.store.history import HistoryEntry
 
 __all__ = [
@@ -55,7 +56,7 @@ class Keeping(Protocol):
 class Console:
     """The store the app serves and how (see :func:`langmem.console.create_app`)."""
 
-    store: BaseStore
+    store: ExplainingStore
     root: tuple[str, ...]
     read_only: bool
     origin: str

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from langgraph.store.base import BaseStore, SearchItem
+from langgraph.store.base import SearchItem
 
 from langmem.memory import memory_text
 from langmem.store._ops import importance_of
+from langmem.store._read import ExplainingStore
 
 __all__ = ["PAGE_SIZE", "SORTS", "Node", "Page", "all_items", "page_of", "tree"]
 
@@ -19,10 +20,13 @@ PAGE_SIZE = 25
 _WALK = 1000  # items per store call while walking a namespace
 
 
-def all_items(store: BaseStore, prefix: tuple[str, ...]) -> list[SearchItem]:
-    """Every live item under ``prefix``, newest update first (TTLs are not refreshed)."""
+def all_items(store: ExplainingStore, prefix: tuple[str, ...]) -> list[SearchItem]:
+    """Every item under ``prefix``, closed ones (no longer true) included, newest update
+    first (TTLs are not refreshed)."""
     items: list[SearchItem] = []
-    while page := store.search(prefix, limit=_WALK, offset=len(items), refresh_ttl=False):
+    while page := store.search(
+        prefix, limit=_WALK, offset=len(items), refresh_ttl=False, include_closed=True
+    ):
         items += page
         if len(page) < _WALK:
             break

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from langmem.console import chart, listing
 from langmem.console.core import Console, key_of, number, shown
 from langmem.console.diffs import word_diff
-from langmem.memory import memory_text
+from langmem.memory import memory_text, parse_when
 from langmem.store._read import explanation_text
 from langmem.store.history import HistoryEntry
 from langmem.store.near import find_similar, similarity
@@ -82,6 +82,7 @@ class SearchForm:
     query: str
     mode: str
     limit: int
+    as_of: str = ""  # what was true then (ISO 8601, as typed); empty: what is true now
 
     @classmethod
     def of(cls, params: Mapping[str, Any], modes: Sequence[str]) -> SearchForm:
@@ -89,10 +90,18 @@ class SearchForm:
         if mode not in modes:
             raise HTTPException(400, f"mode must be one of {', '.join(modes)}, got {mode!r}")
         limit = min(max(number(params.get("limit"), SEARCH_LIMIT), 1), 50)
-        return cls(_where(params.get("where")), params.get("q", "").strip(), mode, limit)
+        as_of = params.get("as_of", "").strip()
+        if as_of:
+            try:
+                parse_when(as_of, "as of")
+            except ValueError as exc:
+                raise HTTPException(400, str(exc)) from None
+        return cls(_where(params.get("where")), params.get("q", "").strip(), mode, limit, as_of)
 
     def kwargs(self) -> dict[str, Any]:
-        return {"query": self.query, "limit": self.limit, "explain": True}
+        return {"query": self.query, "limit": self.limit, "explain": True} | (
+            {"as_of": self.as_of} if self.as_of else {}
+        )
 
 
 def search(console: Console, request: Request, params: Mapping[str, Any]) -> Response:
