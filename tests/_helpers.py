@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 
 import pytest
@@ -14,3 +17,17 @@ NEEDS_ASYNC_CONTEXT = pytest.mark.skipif(
 
 # The async case of a ``use_async`` parametrization that runs inside a graph.
 ASYNC_IN_GRAPH = pytest.param(True, marks=NEEDS_ASYNC_CONTEXT)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop a server the test started, by its pid: SIGTERM, then SIGKILL after 15 s; its
+    pipes are closed."""
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()

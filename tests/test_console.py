@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from _helpers import stop_server
+
 pytest.importorskip("starlette")
 pytest.importorskip("jinja2")
 pytest.importorskip("multipart")
@@ -453,14 +455,7 @@ def serving(*args) -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
-        os.kill(proc.pid, 15)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, 9)
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+        stop_server(proc)
 
 
 def test_the_served_console_needs_its_token(db):

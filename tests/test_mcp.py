@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from _helpers import stop_server
+
 pytest.importorskip("mcp")
 
 from langgraph.store.memory import InMemoryStore  # noqa: E402
@@ -73,13 +75,7 @@ def http_server(db, user):
             time.sleep(0.2)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
-        os.kill(proc.pid, 15)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, 9)
-            proc.wait()
-        proc.stderr.close()
+        stop_server(proc)
 
 
 def data(result):
