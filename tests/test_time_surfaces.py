@@ -144,3 +144,17 @@ async def test_mcp_add_memory_when_and_search_as_of(tmp_path):
             text = " ".join(c.text for c in result.content)
             assert "ISO 8601" in text, text
         assert len(_data(await client.call_tool("list_memories", {}))) == 2  # nothing written
+
+    from langmem.cli import open_store
+
+    with open_store(db, "hash") as store:  # Alice left Paris: close that memory
+        [paris_item] = [i for i in store.search(("memories", "alice")) if "Paris" in str(i.value)]
+        store.put(("memories", "alice"), paris_item.key, paris_item.value,
+                  valid_until="2021-06-15")
+    async with _client(db) as client:
+        listed = _data(await client.call_tool("list_memories", {}))
+        assert [m["content"] for m in listed] == ["Alice lives in Berlin"]
+        listed = _data(await client.call_tool("list_memories", {"include_closed": True}))
+        closed = {m["content"]: m.get("valid_until") for m in listed}
+        assert closed == {"Alice lives in Berlin": None,
+                          "Alice lives in Paris": "2021-06-15T00:00:00+00:00"}

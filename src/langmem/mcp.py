@@ -253,9 +253,14 @@ def create_server(
         offset: Annotated[
             int, Field(ge=0, le=1_000_000, description="Number of memories to skip.")
         ] = 0,
+        include_closed: Annotated[
+            bool, Field(description="Also memories that stopped being true (with their end).")
+        ] = False,
     ) -> list[MemoryOut]:
-        """List saved memories, most recently updated first."""
-        items = await _store_call(store.asearch(ns, limit=limit, offset=offset))
+        """List saved memories, most recently updated first. Memories that stopped being
+        true are left out unless include_closed is set."""
+        extra: dict[str, Any] = {"include_closed": True} if include_closed else {}
+        items = await _store_call(store.asearch(ns, limit=limit, offset=offset, **extra))
         return [_shown(item) for item in items]
 
     if model is not None:
