@@ -96,6 +96,8 @@ def test_browse_search_edit_revert_delete_erase(backend, page, tmp_path, request
         page.get_by_role("button", name="Search").click()
         expect(page.locator("li.hit").first.get_by_role("link")).to_have_text("Alice likes hiking in the Alps")
         shot(page, f"search{suffix}")
+        with reopen() as store:  # looking is not recalling, on either backend
+            assert store.accesses() == {}
 
         # Edit the memory, then revert it, then delete it.
         page.locator("li.hit").first.get_by_role("link").click()

@@ -214,6 +214,25 @@ def test_ttl_expiry_refresh_and_sweep(pg_url):
         assert {i.key for i in store.search(("t",))} == {"forever"}
 
 
+def test_a_store_that_records_no_access_looks_without_recalling(pg_url):
+    ns = ("looking",)
+    with PostgresStore(pg_url, index=_index(), ttl={"refresh_on_read": True}) as store:
+        store.put(ns, "a", {"text": "green tea in the morning"}, ttl=10)
+        expiry = "SELECT expires_at FROM langmem_items WHERE key = 'a'"
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            expires = conn.execute(expiry).fetchone()
+            with PostgresStore(pg_url, index=_index(), record_access=False) as looker:
+                assert [i.key for i in looker.search(ns, query="green tea")] == ["a"]
+                assert [i.key for i in looker.search(ns)] == ["a"]
+            assert store.accesses(ns) == {}
+            assert conn.execute(expiry).fetchone() == expires  # no TTL refreshed either
+            time.sleep(0.01)
+            store.search(ns)  # a store that records refreshes it
+            assert conn.execute(expiry).fetchone() != expires
+        store.search(ns, query="green tea")
+        assert store.accesses(ns)[ns, "a"][1] == 1  # a store that recalls counts it
+
+
 # ---------------------------------------------------------------- keyword search parity
 
 

@@ -1109,8 +1109,10 @@ def ui(
         )
     root = _ns(namespace) if namespace else ()
     sock = _bound(host, port)
-    # SQLite files open read-only for looking (no access counted); Postgres has no such mode.
-    looking: dict[str, Any] = {"read_only": True} if _postgres_url(db) is None else {}
+    # Looking is not recalling: SQLite files open read-only, Postgres records no access.
+    looking: dict[str, Any] = (
+        {"read_only": True} if _postgres_url(db) is None else {"record_access": False}
+    )
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(_store(db, embed, read=True, **(looking if read_only else {})))
 

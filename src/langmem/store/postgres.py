@@ -21,9 +21,10 @@ entries chain). Reads take no lock; the access statistics a search records skip
 rows a writer holds (``FOR UPDATE SKIP LOCKED``). A search is five round trips:
 begin, the ids of closed memories it leaves out (an index lookup; an ``as_of`` or
 time-range search reads the ids inside its window instead, as a filter's), the keyword
-and vector searches pipelined (both return their items' rows), the access update, commit. A batch adding at least ``_pg.BULK_BUILD``
-vectors to an empty store builds the HNSW index after loading them (several times
-faster than graph inserts; searches wait for that transaction).
+and vector searches pipelined (both return their items' rows), the access update, commit.
+A batch adding at least ``_pg.BULK_BUILD`` vectors to an empty store builds the HNSW index
+after loading them (several times faster than graph inserts; searches wait for that
+transaction).
 
 Differences from ``SQLiteStore``: vector search is approximate (HNSW, with
 ``hnsw.iterative_scan`` for namespace- and filter-restricted searches; a small
@@ -236,6 +237,7 @@ class _PostgresBase(ExplainingStore):
         connect_timeout: float = 10.0,
         embed_batch_size: int = 256,
         hnsw_ef_search: int | None = None,
+        record_access: bool = True,
     ) -> None:
         self.conn_string = conn_string
         self.search_mode: SearchMode = search_mode
@@ -250,6 +252,7 @@ class _PostgresBase(ExplainingStore):
         self.connect_timeout = connect_timeout
         self.embed_batch_size = embed_batch_size
         self.hnsw_ef_search = hnsw_ef_search
+        self.record_access = record_access
         self._vectors_per_item = max(len(self._fields or ()), 1)
         self._has_vectors = False  # set by setup(): the schema has a vectors table
         self._ready = False
@@ -579,7 +582,7 @@ class _PostgresBase(ExplainingStore):
         if len(ranked) < op.offset + op.limit:  # as InMemoryStore: unindexed items come last
             ranked += unindexed_tail((yield _Sql(*_pg.unindexed_sql(prefix, now, bounds))), op)
         page = ranked[op.offset : op.offset + op.limit]
-        if page:
+        if page and self.record_access:
             yield _Sql(*_pg.touch_sql([row[0] for row, _ in page], now, op.refresh_ttl))
         return search_items(ranked, op, explained)
 
@@ -611,7 +614,7 @@ class _PostgresBase(ExplainingStore):
             sql = _pg.scan_sql(op.namespace_prefix, now, op.limit, op.offset, bounds=bounds)
             rows = yield _Sql(*sql)
         expiring = [row[0] for row in rows if row[8] is not None]
-        if op.refresh_ttl and expiring:
+        if op.refresh_ttl and expiring and self.record_access:
             yield _Sql(*_pg.refresh_ttl_sql(expiring, now))
         return search_items([(row, None) for row in rows], None, explained)
 
@@ -817,6 +820,9 @@ class PostgresStore(_PostgresBase):
         hnsw_ef_search (int | None): HNSW candidate list per vector search (pgvector
             ``ef_search``, at most 1000); default twice the neighbours wanted, at least 100. Higher
             finds more of the true neighbours on hard (unstructured) vectors, slower.
+        record_access (bool): ``False``: searches record no access (times recalled,
+            last recalled: recency ranking) and refresh no TTL, as an ``SQLiteStore``
+            opened read-only; for looking without recalling (``langmem ui``, audits).
 
     The constructor checks the connection and runs :meth:`setup` (idempotent);
     problems raise :class:`~langmem.errors.ConfigurationError` naming the fix.
