@@ -103,8 +103,12 @@ def closed_ids_sql(prefix: Sequence[str], now: int) -> Sql:
     """Ids of the items under ``prefix`` whose event time ended by ``now`` (what a
     default search leaves out)."""
     where, params = prefix_clause(prefix)
+    # Closed memories are few: found by their partial index, then kept if under the prefix
+    # (the planner would walk the whole namespace by its index instead: 1.1 ms at 5,000
+    # items, against 0.004 ms).
     return (
-        f"SELECT id FROM items WHERE valid_until IS NOT NULL AND valid_until <= ? AND {where}",
+        "SELECT id FROM items INDEXED BY items_valid_until"
+        f" WHERE valid_until IS NOT NULL AND valid_until <= ? AND {where}",
         (now, *params),
     )
 
