@@ -17,20 +17,13 @@ from langmem.store._read import ExplainingStore
 __all__ = ["PAGE_SIZE", "SORTS", "Node", "Page", "all_items", "page_of", "tree"]
 
 PAGE_SIZE = 25
-_WALK = 1000  # items per store call while walking a namespace
+_ALL = 2**62  # as a search limit: every item (one statement; pages of it would each sort)
 
 
 def all_items(store: ExplainingStore, prefix: tuple[str, ...]) -> list[SearchItem]:
     """Every item under ``prefix``, closed ones (no longer true) included, newest update
     first (TTLs are not refreshed)."""
-    items: list[SearchItem] = []
-    while page := store.search(
-        prefix, limit=_WALK, offset=len(items), refresh_ttl=False, include_closed=True
-    ):
-        items += page
-        if len(page) < _WALK:
-            break
-    return items
+    return store.search(prefix, limit=_ALL, refresh_ttl=False, include_closed=True)
 
 
 @dataclass
