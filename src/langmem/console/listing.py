@@ -11,19 +11,18 @@ from typing import Any
 from langgraph.store.base import SearchItem
 
 from langmem.memory import memory_text
-from langmem.store._ops import importance_of
+from langmem.store._ops import EVERY_ITEM, importance_of
 from langmem.store._read import ExplainingStore
 
 __all__ = ["PAGE_SIZE", "SORTS", "Node", "Page", "all_items", "page_of", "tree"]
 
 PAGE_SIZE = 25
-_ALL = 2**62  # as a search limit: every item (one statement; pages of it would each sort)
 
 
 def all_items(store: ExplainingStore, prefix: tuple[str, ...]) -> list[SearchItem]:
     """Every item under ``prefix``, closed ones (no longer true) included, newest update
-    first (TTLs are not refreshed)."""
-    return store.search(prefix, limit=_ALL, refresh_ttl=False, include_closed=True)
+    first (TTLs are not refreshed); one statement (pages by offset would each sort)."""
+    return store.search(prefix, limit=EVERY_ITEM, refresh_ttl=False, include_closed=True)
 
 
 @dataclass

@@ -33,6 +33,7 @@ from langmem.store._sql import ns_tuple
 from langmem.store._time import times_us
 
 __all__ = [
+    "EVERY_ITEM",
     "FILTER_OPERATORS",
     "Found",
     "ORDERING_OPERATORS",
@@ -46,6 +47,7 @@ __all__ = [
 ]
 
 ItemKey = tuple[tuple[str, ...], str]
+EVERY_ITEM = 2**62  # a search ``limit`` meaning all of them (any store's LIMIT takes it)
 Fields = Sequence[tuple[str, Any]]  # (path, tokenized path) as LangGraph stores them
 
 
