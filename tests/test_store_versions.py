@@ -210,6 +210,27 @@ def test_exports_carry_versions_and_reasons_and_old_files_import(tmp_path):
         assert (entry.version, entry.origin, entry.new_value) == (1, "langmem import", record.value)
 
 
+# History rows as a store made before versions wrote them (namespace "n").
+OLD_HISTORY = [
+    ("a", "put", {"content": "a1"}),
+    ("b", "put", {"content": "b1"}),
+    ("a", "put", {"content": "a2"}),
+    ("a", "delete", None),
+]
+
+
+def _numbered_after_upgrade(store) -> None:
+    """OLD_HISTORY, once the store has upgraded, is numbered per key and revertible."""
+    assert [(e.version, e.action, e.reason) for e in store.history(("n",), "a")] == [
+        (1, "put", None),
+        (2, "put", None),
+        (3, "delete", None),
+    ]
+    assert [e.version for e in store.history(("n",), "b")] == [1]
+    assert store.revert(("n",), "a", 1) == 4
+    assert store.get(("n",), "a").value == {"content": "a1"}
+
+
 def test_an_sqlite_file_from_before_versions_numbers_its_history(tmp_path, monkeypatch):
     path = tmp_path / "old.db"
     before = [m for m in migrations_module.MIGRATIONS if m.__name__ != "m006_history_versions"]
@@ -220,23 +241,11 @@ def test_an_sqlite_file_from_before_versions_numbers_its_history(tmp_path, monke
     db.executemany(
         "INSERT INTO history (namespace, key, action, old_value, new_value, at, origin)"
         " VALUES ('n', ?, ?, NULL, ?, 0, 'old')",
-        [
-            ("a", "put", '{"content": "a1"}'),
-            ("b", "put", '{"content": "b1"}'),
-            ("a", "put", '{"content": "a2"}'),
-            ("a", "delete", None),
-        ],
+        [(key, action, None if new is None else json.dumps(new)) for key, action, new in OLD_HISTORY],
     )
     db.close()
     with SQLiteStore(path) as store:
-        assert [(e.version, e.action, e.reason) for e in store.history(("n",), "a")] == [
-            (1, "put", None),
-            (2, "put", None),
-            (3, "delete", None),
-        ]
-        assert [e.version for e in store.history(("n",), "b")] == [1]
-        assert store.revert(("n",), "a", 1) == 4
-        assert store.get(("n",), "a").value == {"content": "a1"}
+        _numbered_after_upgrade(store)
 
 
 @pytest.mark.postgres
@@ -249,26 +258,14 @@ def test_a_postgres_schema_from_before_versions_numbers_its_history(pg_url):
     with psycopg.connect(pg_url) as conn:  # as a schema made before m005
         conn.execute("ALTER TABLE langmem_history DROP COLUMN version, DROP COLUMN reason")
         conn.execute("DELETE FROM langmem_migrations WHERE name = 'm005_history_versions'")
-        for key, action, new in [
-            ("a", "put", {"content": "a1"}),
-            ("b", "put", {"content": "b1"}),
-            ("a", "put", {"content": "a2"}),
-            ("a", "delete", None),
-        ]:
+        for key, action, new in OLD_HISTORY:
             conn.execute(
                 "INSERT INTO langmem_history (namespace, key, action, new_value, at, origin)"
                 " VALUES ('n', %s, %s, %s::jsonb, 0, 'old')",
                 (key, action, None if new is None else json.dumps(new)),
             )
     with PostgresStore(pg_url) as store:
-        assert [(e.version, e.action, e.reason) for e in store.history(("n",), "a")] == [
-            (1, "put", None),
-            (2, "put", None),
-            (3, "delete", None),
-        ]
-        assert [e.version for e in store.history(("n",), "b")] == [1]
-        assert store.revert(("n",), "a", 1) == 4
-        assert store.get(("n",), "a").value == {"content": "a1"}
+        _numbered_after_upgrade(store)
 
 
 def test_cli_history_shows_versions_with_diffs_and_revert_restores(tmp_path):

@@ -35,6 +35,7 @@ from typing import Any
 
 __all__ = [
     "check_text",
+    "closed_value",
     "event_time",
     "memory_text",
     "memory_value",
@@ -196,3 +197,16 @@ def with_event_time(
             new[field] = parse_when(at, field).isoformat()
     event_time(new)
     return new
+
+
+def closed_value(
+    value: Mapping[str, Any], end: datetime, successor: str | None = None
+) -> dict[str, Any] | None:
+    """``value`` no longer true from ``end`` (its ``valid_until``), linked to the key of
+    the memory that replaces it (``superseded_by``) when given; ``None`` when ``end``
+    would not be after the value's own start."""
+    start, _ = event_time(value)
+    if start is not None and end <= start:
+        return None
+    links = {} if successor is None else {"superseded_by": successor}
+    return with_event_time({**value, **links}, valid_until=end)

@@ -12,7 +12,7 @@ recorded in the history as made by ``origin``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, time
+from datetime import time
 from importlib import resources
 from typing import Any
 
@@ -30,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 from langmem.console import changes, pages
 from langmem.console.core import ORIGIN, Console, Params, href, shown
 from langmem.console.guard import Guard
-from langmem.memory import event_time, memory_text
+from langmem.memory import memory_text
 from langmem.store._ops import importance_of
 from langmem.store._read import ExplainingStore
 
@@ -131,15 +131,6 @@ def _view(view: View, *, write: bool = False) -> Callable[[Request], Any]:
     return endpoint
 
 
-def _held(value: Any) -> tuple[datetime | None, datetime | None]:
-    """When a memory held (``event_time``); a value written before event time was
-    checked may hold no time there: shown as unknown."""
-    try:
-        return event_time(value)
-    except ValueError:
-        return None, None
-
-
 def _templates() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("langmem.console", "templates"),
@@ -153,7 +144,6 @@ def _templates() -> jinja2.Environment:
         shown=shown,
         text_of=memory_text,
         importance_of=importance_of,
-        held=_held,
     )
     env.filters["when"] = lambda at: f"{at:%Y-%m-%d %H:%M:%S}"
     env.filters["day"] = lambda at: f"{at:%Y-%m-%d}" if at.time() == time() else f"{at:%Y-%m-%d %H:%M}"

@@ -38,7 +38,7 @@ def home(console: Console, request: Request, params: Mapping[str, Any]) -> Respo
         request,
         tree=listing.tree(items, console.root),
         count=len(items),
-        activity=_activity(console, items),
+        activity=_activity(_histories(console, items), len(items)),
         done=_done(params),
     )
 
@@ -58,7 +58,12 @@ def namespace_page(console: Console, request: Request, params: Mapping[str, Any]
         descending=descending,
         number=number(params.get("page"), 1),
     )
-    origins = {item.key: _last_origin(console, item) for item in page.items}
+    histories = _histories(console, items)
+    activity = _activity(histories, len(items))
+    for item in page.items:  # rows beyond the pictured ones (another sort, a filter)
+        if (where := (tuple(item.namespace), item.key)) not in histories:
+            histories[where] = console.keeping.history(*where)
+    origins = {where: entries[-1].origin if entries else None for where, entries in histories.items()}
     return console.render(
         "namespace.html",
         request,
@@ -70,7 +75,7 @@ def namespace_page(console: Console, request: Request, params: Mapping[str, Any]
         nested=any(tuple(item.namespace) != namespace for item in items),
         tree=listing.tree(items, console.root),
         count=len(items),
-        activity=_activity(console, items),
+        activity=activity,
     )
 
 
@@ -189,20 +194,25 @@ def _done(params: Mapping[str, Any]) -> dict[str, Any]:
     return {name: params[name] for name in ("done", "n", "skipped", "v", "now") if name in params}
 
 
-def _last_origin(console: Console, item: Item) -> str | None:
-    entries = console.keeping.history(tuple(item.namespace), item.key)
-    return entries[-1].origin if entries else None
-
-
 def _version(entry: HistoryEntry) -> dict[str, Any]:
     old = "" if entry.old_value is None else memory_text(entry.old_value)
     new = "" if entry.new_value is None else memory_text(entry.new_value)
     return {"entry": entry, "diff": word_diff(old, new), "restorable": entry.new_value is not None}
 
 
-def _activity(console: Console, items: Sequence[Item]) -> dict[str, Any]:
-    """The activity picture of (the most recently updated of) ``items``."""
-    read = items[:CHART_ITEMS]
-    entries = [e for item in read for e in console.keeping.history(tuple(item.namespace), item.key)]
+def _histories(
+    console: Console, items: Sequence[Item]
+) -> dict[tuple[tuple[str, ...], str], list[HistoryEntry]]:
+    """The histories of the most recently updated of ``items`` (the pictured ones), by
+    ``(namespace, key)``."""
+    wheres = [(tuple(item.namespace), item.key) for item in items[:CHART_ITEMS]]
+    return {where: console.keeping.history(*where) for where in wheres}
+
+
+def _activity(
+    histories: Mapping[tuple[tuple[str, ...], str], list[HistoryEntry]], count: int
+) -> dict[str, Any]:
+    """The activity picture of the memories whose ``histories`` were read, of ``count``."""
+    entries = [entry for history in histories.values() for entry in history]
     data = chart.activity(entries, last=datetime.now(timezone.utc).date())
-    return {"chart": chart.bars(data), "read": len(read), "of": len(items)}
+    return {"chart": chart.bars(data), "read": len(histories), "of": count}

@@ -182,8 +182,8 @@ class MemoryManager(FlowRunnable[MemoryState, list[ExtractedMemory]]):
 
     def _flow(self, input: Any, config: RunnableConfig | None) -> Flow[list[ExtractedMemory]]:
         state: dict[str, Any] = {"messages": input} if isinstance(input, list) else dict(input)
-        messages = state.get("messages") or []
-        when = reference_time(state.get("reference_time"), convert_to_messages(list(messages)))
+        messages = convert_to_messages(list(state.get("messages") or []))
+        when = reference_time(state.get("reference_time"), messages)
         return manager_flow(
             self.model,
             messages,

@@ -68,7 +68,7 @@ from langmem.knowledge._values import (
     stored_value,
 )
 from langmem.knowledge.manager import manager_flow
-from langmem.memory import event_time, with_event_time
+from langmem.memory import closed_value, with_event_time
 from langmem.utils import NamespaceTemplate
 
 __all__ = [
@@ -210,12 +210,7 @@ class _Times(NamedTuple):
         old = self.raw.get(sid)
         if not self.supersede or old is None:
             return None
-        end = self.when or datetime.now(timezone.utc)
-        start, _ = event_time(old)
-        if start is not None and end <= start:
-            return None
-        links = {} if successor is None else {"superseded_by": successor}
-        return with_event_time({**old, **links}, valid_until=end)
+        return closed_value(old, self.when or datetime.now(timezone.utc), successor)
 
 
 def stable_id(namespace: Sequence[str], key: str) -> str:

@@ -33,10 +33,17 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_mode
 from langmem._effects import Flow, StoreBatch, adrive, drive
 from langmem.errors import ConfigurationError
 from langmem.knowledge._values import context_store, delete_op, get_op, put_op, search_op
-from langmem.memory import check_text, event_time, memory_text, parse_when, with_event_time
+from langmem.memory import (
+    check_text,
+    closed_value,
+    event_time,
+    memory_text,
+    parse_when,
+    with_event_time,
+)
 from langmem.store._ops import FILTER_OPERATORS, ORDERING_OPERATORS
-from langmem.store._read import ExplainSearchOp, TimedSearchOp, explanation_text
-from langmem.store._time import TimeWindow
+from langmem.store._read import explanation_text, searching
+from langmem.store._time import DEFAULT_WINDOW, TimeWindow
 from langmem.store.near import similar_items, similar_note, similar_op
 from langmem.utils import NamespaceTemplate
 
@@ -347,13 +354,15 @@ def _when(when: str) -> Any:
 def _closed(value: dict, successor: str, end: Any) -> dict:
     """A superseded memory's value: ended at ``end`` (else now), linked to ``successor``."""
     end = end or datetime.now(timezone.utc)
-    start, _ = event_time(value)
-    if start is not None and end <= start:
+    closed = closed_value(value, end, successor)
+    if closed is None:
+        start, _ = event_time(value)
+        assert start is not None  # only a known start can be after the end
         raise MemoryToolError(
             f"when ({end.isoformat()}) must be after the start of the memory it supersedes"
             f" ({start.isoformat()})."
         )
-    return with_event_time({**value, "superseded_by": successor}, valid_until=end)
+    return closed
 
 
 def _check_actions(actions_permitted: Sequence[str] | None) -> tuple[str, ...]:
@@ -532,12 +541,8 @@ def create_search_memory_tool(
         op = search_op(
             target, template(config), query=query, filter=filter, limit=limit, offset=offset
         )
-        window = TimeWindow() if as_of is None else TimeWindow(as_of=_when(as_of))
-        if explain:
-            op = ExplainSearchOp(*op, window=window)
-        elif as_of is not None:
-            op = TimedSearchOp(*op, window=window)
-        [items] = yield StoreBatch(target, [op])
+        window = DEFAULT_WINDOW if as_of is None else TimeWindow(as_of=_when(as_of))
+        [items] = yield StoreBatch(target, [searching(op, explain=explain, window=window)])
         text = _dump_items(items, explain=explain)
         return (text, items) if response_format == "content_and_artifact" else text
 

@@ -23,7 +23,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from langmem.store._sql import ns_text, storable
+from langmem.store._sql import TIME_TESTS, ns_text, storable, time_bounds
 from langmem.store._time import Bounds
 
 Sql = tuple[str, Any]
@@ -34,7 +34,6 @@ ITEM_COLUMNS = (
     " ttl_minutes, valid_from, valid_until"
 )
 LIVE = "(expires_at IS NULL OR expires_at > %(now)s)"
-EVENT_START = "coalesce(valid_from, created_at)"  # as _sql.EVENT_START
 CONFIG = "langmem_english"  # porter-style stemming, no stopwords removed (as FTS5 porter)
 K1, B = 1.2, 0.75
 # A lexeme quoted for tsquery input (backslashes and quotes escaped).
@@ -236,17 +235,10 @@ def equality_prefilter(filter: dict[str, Any]) -> tuple[str, dict]:
 
 
 def time_clause(bounds: Bounds | None) -> tuple[str, dict]:
-    """The items inside a search's time window (as ``_sql.time_clause``)."""
-    if bounds is None:
-        return "TRUE", {}
-    tests = {
-        "started_by": f"{EVENT_START} <= %(started_by)s",
-        "since": f"{EVENT_START} >= %(since)s",
-        "until": f"{EVENT_START} < %(until)s",
-        "ended_after": "(valid_until IS NULL OR valid_until > %(ended_after)s)",
-    }
-    params = {k: getattr(bounds, k) for k in tests if getattr(bounds, k) is not None}
-    return (" AND ".join(tests[k] for k in params) or "TRUE"), params
+    """The items inside a search's time window (``_sql.TIME_TESTS``)."""
+    params = time_bounds(bounds)
+    where = " AND ".join(TIME_TESTS[name].format(f"%({name})s") for name in params)
+    return where or "TRUE", params
 
 
 def scan_sql(

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -35,7 +35,7 @@ from langgraph.store.base import (
 from langmem.memory import with_event_time
 from langmem.store import _sql
 from langmem.store._ops import importance_of, matches_filter, matches_namespace
-from langmem.store._time import DEFAULT_WINDOW, Bounds, TimeWindow
+from langmem.store._time import DEFAULT_WINDOW, EPOCH, Bounds, TimeWindow
 from langmem.store.late import TokenVectors, late_scores
 from langmem.store.ranking import (
     KEYWORD_SPAN,
@@ -75,6 +75,7 @@ __all__ = [
     "share_keyword_hits",
     "turn_values",
     "unindexed_tail",
+    "searching",
     "window_of",
 ]
 
@@ -107,6 +108,14 @@ class TimedSearchOp(SearchOp):
 
 class ExplainSearchOp(TimedSearchOp):
     """A :class:`SearchOp` whose hits come with explanations (``search(..., explain=True)``)."""
+
+
+def searching(op: SearchOp, *, explain: bool, window: TimeWindow = DEFAULT_WINDOW) -> SearchOp:
+    """``op`` as the search it asks for: explained, or seeing another time ``window``
+    than the default (a plain ``SearchOp`` then, which any store takes)."""
+    if explain:
+        return ExplainSearchOp(*op, window=window)
+    return op if window == DEFAULT_WINDOW else TimedSearchOp(*op, window=window)
 
 
 def window_of(op: SearchOp) -> TimeWindow:
@@ -294,13 +303,9 @@ class ExplainingStore(BaseStore):
         window: TimeWindow,
     ) -> SearchOp:
         """The op of a search (what both entry points batch)."""
-        fields = (namespace_prefix, filter, limit, offset, query)
         refresh = _ensure_refresh(self.ttl_config, refresh_ttl)
-        if explain:
-            return ExplainSearchOp(*fields, refresh, window=window)
-        if window != DEFAULT_WINDOW:
-            return TimedSearchOp(*fields, refresh, window=window)
-        return SearchOp(*fields, refresh)
+        op = SearchOp(namespace_prefix, filter, limit, offset, query, refresh)
+        return searching(op, explain=explain, window=window)
 
 
 def _timed(value: Any, start: datetime | str | None, end: datetime | str | None) -> Any:
@@ -887,8 +892,5 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
 def dt(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
+    return EPOCH + timedelta(microseconds=us)

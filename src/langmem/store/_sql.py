@@ -56,23 +56,26 @@ def get_sql(namespace: Sequence[str], key: str, now: int) -> Sql:
     )
 
 
-def time_clause(bounds: Bounds | None) -> Sql:
-    """The items inside a search's time window (:class:`~langmem.store._time.Bounds`);
-    always true for ``None``."""
+# A time window's tests (both backends), by ``Bounds`` field; ``{}`` is the parameter.
+TIME_TESTS = {
+    "started_by": f"{EVENT_START} <= {{}}",
+    "since": f"{EVENT_START} >= {{}}",
+    "until": f"{EVENT_START} < {{}}",
+    "ended_after": "(valid_until IS NULL OR valid_until > {})",
+}
+
+
+def time_bounds(bounds: Bounds | None) -> dict[str, int]:
+    """The set fields of ``bounds`` (:class:`~langmem.store._time.Bounds`), in test order."""
     if bounds is None:
-        return "1", ()
-    clauses: list[str] = []
-    params: list[int] = []
-    for test, at in (
-        (f"{EVENT_START} <= ?", bounds.started_by),
-        (f"{EVENT_START} >= ?", bounds.since),
-        (f"{EVENT_START} < ?", bounds.until),
-        ("(valid_until IS NULL OR valid_until > ?)", bounds.ended_after),
-    ):
-        if at is not None:
-            clauses.append(test)
-            params.append(at)
-    return (" AND ".join(clauses) or "1"), tuple(params)
+        return {}
+    return {name: at for name in TIME_TESTS if (at := getattr(bounds, name)) is not None}
+
+
+def time_clause(bounds: Bounds | None) -> Sql:
+    """The items inside a search's time window; always true for ``None``."""
+    tests = time_bounds(bounds)
+    return (" AND ".join(TIME_TESTS[name].format("?") for name in tests) or "1"), tuple(tests.values())
 
 
 def scan_sql(

@@ -20,16 +20,16 @@ from typing import Any
 
 from langmem.memory import event_time, parse_when
 
-__all__ = ["Bounds", "TimeWindow", "times_us", "us"]
+__all__ = ["EPOCH", "Bounds", "TimeWindow", "times_us", "us"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def us(at: datetime) -> int:
     """Microseconds since the epoch (UTC; a naive datetime counts as UTC)."""
     if at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)
-    return (at - _EPOCH) // timedelta(microseconds=1)
+    return (at - EPOCH) // timedelta(microseconds=1)
 
 
 def times_us(value: Any) -> tuple[int | None, int | None]:

@@ -95,7 +95,7 @@ from langmem.store._read import (
     window_of,
 )
 from langmem.store._sql import ns_text, ns_tuple
-from langmem.store._time import Bounds
+from langmem.store._time import Bounds, us
 from langmem.store.history import (
     Accesses,
     HistoryEntry,
@@ -114,7 +114,6 @@ from langmem.store.sqlite import (
     _chunks,
     _json,
     _search_settings,
-    _us,
     embedding_matrix,
 )
 
@@ -763,7 +762,7 @@ class _PostgresBase(ExplainingStore):
                 "UPDATE langmem_items SET created_at = %s, updated_at = %s, accessed_at = %s,"
                 " access_count = %s WHERE namespace = %s AND key = %s",
                 [
-                    (_us(i.created_at), _us(i.updated_at), at and _us(at), count, *k)
+                    (us(i.created_at), us(i.updated_at), at and us(at), count, *k)
                     for i, k, (at, count) in zip(items, keys, stats)
                 ],
                 many=True,
@@ -782,7 +781,7 @@ class _PostgresBase(ExplainingStore):
                 ]
                 for e in recorded:
                     old, new = (None if v is None else _json(v) for v in (e.old_value, e.new_value))
-                    rows.append((ns, key, e.action, old, new, _us(e.at), e.origin, e.reason))
+                    rows.append((ns, key, e.action, old, new, us(e.at), e.origin, e.reason))
             if self.record_history and rows:
                 yield _Sql(_pg.INSERT_HISTORY_SQL, rows, many=True)
             return len(items)

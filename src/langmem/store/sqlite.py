@@ -54,7 +54,6 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 import numpy as np
@@ -90,7 +89,8 @@ from langmem.store._ops import (
     plan_writes,
     tokenize_fields,
 )
-from langmem.store._read import ExplainingStore, Reader, dt, now_us
+from langmem.store._read import ExplainingStore, Reader, now_us
+from langmem.store._time import us
 from langmem.store.embeddings import TokenEmbeddings, resolve_embeddings
 from langmem.store.history import (
     Accesses,
@@ -389,9 +389,9 @@ class SQLiteStore(ExplainingStore):
                     "UPDATE items SET created_at = ?, updated_at = ?, accessed_at = ?,"
                     " access_count = ? WHERE namespace = ? AND key = ?",
                     (
-                        _us(item.created_at),
-                        _us(item.updated_at),
-                        None if at is None else _us(at),
+                        us(item.created_at),
+                        us(item.updated_at),
+                        None if at is None else us(at),
                         count,
                         _sql.ns_text(ns),
                         item.key,
@@ -404,7 +404,7 @@ class SQLiteStore(ExplainingStore):
                 for e in recorded:
                     old, new = (None if v is None else _json(v) for v in (e.old_value, e.new_value))
                     self._record(
-                        db, ns, item.key, e.action, old, new, _us(e.at), e.origin, e.reason
+                        db, ns, item.key, e.action, old, new, us(e.at), e.origin, e.reason
                     )
             return len(items)
 
@@ -815,13 +815,6 @@ def _check_namespace(namespace: tuple[str, ...]) -> None:
     if not namespace:
         raise InvalidNamespaceError("Namespace cannot be empty.")
     validate_op_namespace(GetOp(tuple(namespace), ""))
-
-
-def _us(at: datetime) -> int:
-    """Microseconds since the epoch (UTC; a naive datetime counts as UTC)."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return (at - dt(0)) // timedelta(microseconds=1)
 
 
 def _json(value: Any) -> str:
